@@ -25,7 +25,14 @@ def main():
     digest = import_fasta(store, DEMO_FASTA)
     print(f"Built a RefgetStore at {store} holding collection {digest}.\n")
 
-    command = [sys.executable, "-m", "fasta_drs.generator", str(store), digest, str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "fasta_drs.generator",
+        str(store),
+        digest,
+        str(output),
+    ]
     print("$ python", " ".join(command[1:]))
     status = subprocess.call(command)
     if status:
@@ -42,7 +49,11 @@ def main():
         print("\n$", " ".join(region))
         subprocess.call(region)
     else:
-        print("\nInstall samtools to read regions: samtools faidx", fasta, "chrB:14001-14060")
+        print(
+            "\nInstall samtools to read regions: samtools faidx",
+            fasta,
+            "chrB:14001-14060",
+        )
     return 0
 
 

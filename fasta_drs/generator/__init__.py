@@ -8,7 +8,7 @@ interface; ``python -m fasta_drs.generator`` is its command line.
 
 __version__ = "1.0.0"
 
-from .errors import (  # noqa: E402  (the version must exist first)
+from .errors import (
     CollectionNotFound,
     GenerationCancelled,
     GenerationError,
@@ -17,7 +17,7 @@ from .errors import (  # noqa: E402  (the version must exist first)
     StoreUnavailable,
     VerificationFailed,
 )
-from .pipeline import Progress, check_digest, generate_fasta, object_names  # noqa: E402
+from .pipeline import Progress, check_digest, generate_fasta, object_names
 
 __all__ = [
     "CollectionNotFound",

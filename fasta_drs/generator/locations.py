@@ -42,13 +42,15 @@ def parse_location(text, *, default_prefix=""):
     """Return the `Location` that ``text`` names.
 
     Args:
-        text: A directory path, an ``http(s)://`` URL or ``s3://bucket/prefix``.
+        text: A directory (str or Path), ``http(s)://`` URL or ``s3://bucket/prefix``.
         default_prefix: Prefix used for ``s3://bucket`` given without one.
 
     Raises:
         InvalidOptions: The text is empty, names an unsupported scheme, or
             an invalid bucket.
     """
+    if isinstance(text, Path):
+        return Location(kind="local", path=text)
     if not text:
         raise InvalidOptions("A location is required: a directory, https:// or s3://")
     parts = urlsplit(text)

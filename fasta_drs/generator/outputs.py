@@ -14,7 +14,6 @@ import logging
 import os
 import tempfile
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,9 +29,6 @@ DEFAULT_PREFIX = "fasta/"
 # flight, and leaves little to upload after the last block is compressed.
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 _PARTS_IN_FLIGHT = 3
-# A multipart upload older than this is a dead generation's, never a live
-# one's (AWS Lambda stops a function after 15 minutes).
-STALE_UPLOAD_SECONDS = 20 * 60
 # Published files are readable by all, as a file server would need; mkstemp
 # alone would leave them private to their owner.
 PUBLISHED_FILE_MODE = 0o644
@@ -108,12 +104,10 @@ class DirectoryOutput:
     def delete(self, name):
         (self.path / name).unlink(missing_ok=True)
 
-    def abort_stale_uploads(self, name, older_than=STALE_UPLOAD_SECONDS):
+    def abort_uploads(self, name):
         """Remove temporary files a killed generation left behind."""
-        cutoff = time.time() - older_than
         for leftover in self.path.glob(f".{name}.*.partial"):
-            if leftover.stat().st_mtime <= cutoff:
-                leftover.unlink(missing_ok=True)
+            leftover.unlink(missing_ok=True)
 
     def _ensure_directory(self):
         try:
@@ -215,22 +209,23 @@ class S3Output:
         reply = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
         return [upload for upload in reply.get("Uploads", []) if upload["Key"] == key]
 
-    def abort_stale_uploads(self, name, older_than=STALE_UPLOAD_SECONDS):
-        """Abort uploads of ``name`` that a killed generation left open."""
-        cutoff = time.time() - older_than
+    def abort_uploads(self, name):
+        """Abort every open multipart upload of the object ``name``.
+
+        Callers decide that no live generation owns them; the uploads' own
+        ``Initiated`` times cannot tell (moto reports a fixed date).
+        """
         try:
-            uploads = self.open_uploads(name)
-        except s3.TRANSPORT_ERRORS as exc:
-            raise _not_writable(self.describe(name), exc) from exc
-        for upload in uploads:
-            if upload["Initiated"].timestamp() <= cutoff:
+            for upload in self.open_uploads(name):
                 self.client.abort_multipart_upload(
                     Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                 )
                 logger.warning(
-                    "aborted a stale multipart upload",
+                    "aborted a multipart upload left by a dead generation",
                     extra={"key": upload["Key"], "upload_id": upload["UploadId"]},
                 )
+        except s3.TRANSPORT_ERRORS as exc:
+            raise _not_writable(self.describe(name), exc) from exc
 
 
 class _MultipartWriter:

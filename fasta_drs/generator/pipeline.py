@@ -15,6 +15,7 @@ whole. Progress goes to a status object at most every few seconds, and a
 failure leaves its error there.
 """
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -44,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 DIGEST_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 STATUS_INTERVAL_SECONDS = 2.0
+# A "running" status not updated for this long belongs to a dead generation
+# (AWS Lambda stops a function after 15 minutes), whose open upload may be
+# aborted; a fresher one may be a live twin, whose upload is left alone.
+STALE_STATUS_SECONDS = 20 * 60
 # One export batch holds at most this many bases or sequences, which bounds
 # the export child's memory and amortises reopening the store.
 _BATCH_BASES = 64 * 1024 * 1024
@@ -143,8 +148,9 @@ def generate_fasta(
         should_stop: Polled often; when it returns true the generation is
             abandoned (its upload aborted) with `GenerationCancelled`.
         status_interval: Seconds between status object updates at least.
-        stale_upload_seconds: Abort open uploads of this object older than
-            this before starting (default: older than any live generation).
+        stale_upload_seconds: Abort this object's open uploads before
+            starting unless a generation reported running within this many
+            seconds (default `STALE_STATUS_SECONDS`).
 
     Returns:
         The manifest, as a dict.
@@ -175,6 +181,11 @@ def generate_fasta(
         extra={"collection_digest": collection_digest, "output": str(sink.location)},
     )
     try:
+        clean_up = not run.twin_is_live(
+            STALE_STATUS_SECONDS
+            if stale_upload_seconds is None
+            else stale_upload_seconds
+        )
         run.report("opening store", force=True)
         prepared = prepare_store(
             store,
@@ -186,7 +197,7 @@ def generate_fasta(
         )
         run.mark("store")
         layout = FastaLayout(prepared.sequences, line_width)
-        manifest = run.write(prepared, layout, level, threads, stale_upload_seconds)
+        manifest = run.write(prepared, layout, level, threads, clean_up)
     except BaseException as exc:
         error = _as_generation_error(exc)
         run.failed(error)
@@ -255,6 +266,21 @@ class _Generation:
             self._last_status = now
             self._put_status("running", progress=self.progress.as_dict())
 
+    def twin_is_live(self, max_age):
+        """Whether the status object shows a generation running right now."""
+        raw = self.sink.get(self.names["status"])
+        if not raw:
+            return False
+        try:
+            status = json.loads(raw)
+            updated = datetime.fromisoformat(
+                status["updated_time"].replace("Z", "+00:00")
+            )
+        except (ValueError, KeyError, TypeError):
+            return False
+        age = (datetime.now(UTC) - updated).total_seconds()
+        return status.get("state") == "running" and age < max_age
+
     def check_stop(self):
         if self.should_stop and self.should_stop():
             raise GenerationCancelled(
@@ -291,15 +317,11 @@ class _Generation:
                 extra={"collection_digest": self.digest},
             )
 
-    def write(self, prepared, layout, level, threads, stale_upload_seconds):
+    def write(self, prepared, layout, level, threads, clean_up):
         """Stream, verify, compress and publish; return the manifest."""
         names = self.names
-        if stale_upload_seconds is None:
-            self.sink.abort_stale_uploads(names["fasta"])
-        else:
-            self.sink.abort_stale_uploads(
-                names["fasta"], older_than=stale_upload_seconds
-            )
+        if clean_up:
+            self.sink.abort_uploads(names["fasta"])
 
         writer = self.sink.open_writer(names["fasta"], content_type="application/gzip")
         compressor = BgzfWriter(writer.write, level=level, threads=threads)
@@ -412,10 +434,8 @@ class _ExportProcess:
 
     def __enter__(self):
         read_fd, write_fd = os.pipe()
-        try:
+        with contextlib.suppress(OSError):  # a smaller pipe only means more reads
             fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        except OSError:
-            pass  # a smaller pipe only means more reads
         self._read_fd = read_fd
         self._stderr = tempfile.TemporaryFile()
         environment = dict(os.environ)
@@ -454,10 +474,8 @@ class _ExportProcess:
         if status != 0:
             self._stderr.seek(0)
             detail = self._stderr.read().decode(errors="replace").strip()
-            try:
+            with contextlib.suppress(ValueError, KeyError, IndexError):
                 detail = json.loads(detail.splitlines()[-1])["message"]
-            except (ValueError, KeyError, IndexError):
-                pass
             raise StoreUnavailable(
                 f"gtars could not export the collection from "
                 f"{self.prepared.location}: {detail or f'exit status {status}'}. "

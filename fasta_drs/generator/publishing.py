@@ -78,13 +78,17 @@ def publish_store(store_path, destination, *, endpoint_url=None, s3_client=None)
     with ThreadPoolExecutor(max_workers=_UPLOAD_WORKERS) as pool:
         sent = sum(pool.map(upload, rest))
     sent += upload(manifest)
-    logger.info("store published", extra={"store": str(root), "destination": destination})
+    logger.info(
+        "store published", extra={"store": str(root), "destination": destination}
+    )
     return sent
 
 
 def directory_size(path):
     """Return the bytes of every file under ``path``."""
-    return sum(entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file())
+    return sum(
+        entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file()
+    )
 
 
 def environment_endpoint():

@@ -10,7 +10,11 @@ from fasta_drs.generator.publishing import import_fasta
 ODD_RECORDS = [
     ("empty_sequence", None, ""),
     ("one_base", "a single base", "A"),
-    ("exact_lines", "240 bases: a multiple of 1, 2, 3, 4, 5, 6, 8, 10, 12 and 80", "ACGT" * 60),
+    (
+        "exact_lines",
+        "240 bases: a multiple of 1, 2, 3, 4, 5, 6, 8, 10, 12 and 80",
+        "ACGT" * 60,
+    ),
     ("ragged_lines", None, "ACGTTGCA" * 30 + "G"),
     ("lowercase", "soft-masked input is stored upper case", "acgtnacgtt" * 25),
     ("iupac", "every IUPAC code", "ACGTRYKMSWBDHVN" * 20 + "ACGU"),

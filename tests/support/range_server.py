@@ -61,5 +61,7 @@ class _Limited:
 
 if __name__ == "__main__":
     os.chdir(sys.argv[1])
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), RangeHandler)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", int(sys.argv[2])), RangeHandler
+    )
     server.serve_forever()

@@ -68,7 +68,9 @@ def test_gzi_lists_every_block_start_after_the_first(genome_text):
     stream, writer = compress(genome_text)
     gzi = writer.gzi()
     count = struct.unpack("<Q", gzi[:8])[0]
-    entries = [struct.unpack("<QQ", gzi[8 + 16 * i : 24 + 16 * i]) for i in range(count)]
+    entries = [
+        struct.unpack("<QQ", gzi[8 + 16 * i : 24 + 16 * i]) for i in range(count)
+    ]
     starts = [position for position, _ in blocks_of(stream)[1:-1]]
     assert [compressed for compressed, _ in entries] == starts
     assert [plain for _, plain in entries] == [

@@ -107,11 +107,12 @@ def test_fai_leaves_out_empty_sequences_and_uses_short_lines():
     assert fai[1].split("\t")[1:] == ["1", fai[1].split("\t")[2], "1", "2"]
     text = reference_text(RECORDS, 80)
     for line in fai:
-        name, length, offset, line_bases, line_bytes = line.split("\t")
+        name, _length, offset, line_bases, _line_bytes = line.split("\t")
         bases = dict((n, b) for n, _, b in RECORDS)[name]
-        assert text[int(offset) : int(offset) + int(line_bases)] == bases[
-            : int(line_bases)
-        ].encode()
+        assert (
+            text[int(offset) : int(offset) + int(line_bases)]
+            == bases[: int(line_bases)].encode()
+        )
 
 
 @pytest.mark.parametrize("width", [0, -1, 2.5])
