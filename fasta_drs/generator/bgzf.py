@@ -54,7 +54,7 @@ def compress_block(data, level):
         deflated = zlib.compress(data, 0, -15)
     block_size = _HEADER_SIZE + len(deflated) + _FOOTER_SIZE
     header = _HEADER.pack(31, 139, 8, 4, 0, 0, 255, 6, 66, 67, 2, block_size - 1)
-    footer = _FOOTER.pack(zlib.crc32(data), len(data))
+    footer = _FOOTER.pack(deflate.crc32(data), len(data))
     return b"".join((header, deflated, footer))
 
 

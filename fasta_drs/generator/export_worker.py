@@ -8,9 +8,12 @@ order given, to the pipe it inherited as ``/dev/fd/N``. Reopening the store
 per batch lets gtars free the bases of the last batch, so memory is bounded
 by the largest batch rather than by the genome.
 
-It reads its job as JSON on standard input and reports a failure as one
-JSON line on standard error. It is started by `fasta_drs.generator.pipeline`
-and is not meant to be run by hand.
+Standard input carries one JSON line describing the job, then one JSON
+line per batch (a list of ``[name, sequence_digest]`` pairs), sent as soon
+as the batch's files are in the store directory; end of input ends the
+job. A failure is reported as one JSON line on standard error. It is
+started by `fasta_drs.generator.pipeline`, by path (so that importing it
+loads nothing but gtars), and is not meant to be run by hand.
 """
 
 import json
@@ -19,11 +22,12 @@ import sys
 from gtars.refget import RefgetStore
 
 
-def run(job):
-    """Write every batch of ``job`` to its output descriptor."""
+def run(job, batches):
+    """Write every batch to the job's output descriptor, in order."""
     output = f"/dev/fd/{job['output_fd']}"
     digest = job["collection_digest"]
-    for batch in job["batches"]:
+    for line in batches:
+        batch = json.loads(line)
         store = RefgetStore.open_local(job["store_path"])
         store.set_quiet(True)
         store.load_collection(digest)
@@ -36,9 +40,9 @@ def run(job):
 
 
 def main():
-    job = json.load(sys.stdin)
+    job = json.loads(sys.stdin.readline())
     try:
-        run(job)
+        run(job, sys.stdin)
     except (OSError, KeyError, ValueError) as exc:
         json.dump({"error": type(exc).__name__, "message": str(exc)}, sys.stderr)
         sys.stderr.write("\n")

@@ -198,8 +198,8 @@ class TextVerifier:
         take = min(len(view), record.text_size - self._position)
         piece = view[:take]
         piece = piece.obj if len(piece) == len(piece.obj) else piece.tobytes()
-        self._check_newlines(record, piece)
         bases = piece.replace(NEWLINE, b"")
+        self._check_newlines(record, piece, newlines=len(piece) - len(bases))
         self._queue(self._hash.update, bases)
         self._bases += len(bases)
         self._position += take
@@ -207,8 +207,8 @@ class TextVerifier:
             self._close_sequence()
         return view[take:]
 
-    def _check_newlines(self, record, piece):
-        """Check newlines sit exactly where the line width puts them."""
+    def _check_newlines(self, record, piece, newlines):
+        """Check that the piece's newlines sit where the line width says."""
         start = self._position
         stop = start + len(piece)
         width = self._width
@@ -227,7 +227,7 @@ class TextVerifier:
             if piece[record.text_size - 1 - start] != NEWLINE[0]:
                 self._fail_layout(record)
             expected += 1
-        if piece.count(NEWLINE) != expected:
+        if newlines != expected:
             self._fail_layout(record)
 
     def _fail_layout(self, record):

@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,11 +52,12 @@ STATUS_INTERVAL_SECONDS = 2.0
 STALE_STATUS_SECONDS = 20 * 60
 # One export batch holds at most this many bases or sequences, which bounds
 # the export child's memory and amortises reopening the store.
-_BATCH_BASES = 64 * 1024 * 1024
+_BATCH_BASES = 16 * 1024 * 1024
 _BATCH_SEQUENCES = 1000
 _PIPE_SIZE = 1024 * 1024
 _READ_SIZE = 1024 * 1024
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# Run by path, not with -m: importing the package would load boto3 too.
+_EXPORT_WORKER = Path(__file__).with_name("export_worker.py")
 
 
 def object_names(collection_digest):
@@ -196,8 +198,11 @@ def generate_fasta(
             s3_client=s3_client,
         )
         run.mark("store")
-        layout = FastaLayout(prepared.sequences, line_width)
-        manifest = run.write(prepared, layout, level, threads, clean_up)
+        try:
+            layout = FastaLayout(prepared.sequences, line_width)
+            manifest = run.write(prepared, layout, level, threads, clean_up)
+        finally:
+            prepared.close()
     except BaseException as exc:
         error = _as_generation_error(exc)
         run.failed(error)
@@ -431,6 +436,8 @@ class _ExportProcess:
         self.layout = layout
         self.process = None
         self._read_fd = None
+        self._feeder = None
+        self._feed_error = None
 
     def __enter__(self):
         read_fd, write_fd = os.pipe()
@@ -438,17 +445,12 @@ class _ExportProcess:
             fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         self._read_fd = read_fd
         self._stderr = tempfile.TemporaryFile()
-        environment = dict(os.environ)
-        environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(_PACKAGE_ROOT), environment.get("PYTHONPATH")])
-        )
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "fasta_drs.generator.export_worker"],
+                [sys.executable, str(_EXPORT_WORKER)],
                 stdin=subprocess.PIPE,
                 stderr=self._stderr,
                 pass_fds=(write_fd,),
-                env=environment,
             )
         finally:
             os.close(write_fd)
@@ -457,11 +459,30 @@ class _ExportProcess:
             "collection_digest": self.prepared.collection_digest,
             "line_width": self.layout.line_width,
             "output_fd": write_fd,
-            "batches": _batches(self.prepared.sequences),
         }
-        self.process.stdin.write(json.dumps(job).encode())
-        self.process.stdin.close()
+        self.process.stdin.write(json.dumps(job).encode() + b"\n")
+        self.process.stdin.flush()
+        self._feeder = threading.Thread(
+            target=self._feed_batches, name="export-feeder", daemon=True
+        )
+        self._feeder.start()
         return self
+
+    def _feed_batches(self):
+        """Send each batch to the child once its files are local."""
+        try:
+            for batch in _batches(self.prepared.sequences):
+                self.prepared.wait_for(batch)
+                line = json.dumps([(e.name, e.sha512t24u) for e in batch])
+                self.process.stdin.write(line.encode() + b"\n")
+                self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # the child is gone; its exit status tells why
+        except BaseException as exc:  # reported by wait()
+            self._feed_error = exc
+        finally:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
 
     def chunks(self):
         """Yield the text as it arrives, until the child closes the pipe."""
@@ -470,6 +491,9 @@ class _ExportProcess:
 
     def wait(self):
         """Wait for the child; raise `StoreUnavailable` if it failed."""
+        self._feeder.join()
+        if self._feed_error is not None:
+            raise self._feed_error
         status = self.process.wait()
         if status != 0:
             self._stderr.seek(0)
@@ -486,6 +510,9 @@ class _ExportProcess:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self.prepared.close()
+        if self._feeder is not None:
+            self._feeder.join(timeout=10)
         os.close(self._read_fd)
         self._stderr.close()
 
@@ -502,7 +529,7 @@ def _batches(sequences):
             batches.append([])
             batch = batches[-1]
             bases = 0
-        batch.append((entry.name, entry.sha512t24u))
+        batch.append(entry)
         bases += entry.length
     return batches
 

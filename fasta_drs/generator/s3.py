@@ -5,6 +5,9 @@ An explicit ``endpoint_url`` wins; otherwise boto3 honours
 any S3-compatible server is used without code changes.
 """
 
+import functools
+import os
+
 import boto3
 import botocore.config
 import botocore.exceptions
@@ -24,7 +27,26 @@ TRANSPORT_ERRORS = (
 
 
 def make_client(endpoint_url=None):
-    """Return a thread-safe S3 client with standard retries."""
+    """Return a thread-safe S3 client with standard retries.
+
+    Clients are reused for the same endpoint and credentials: making one
+    costs about a quarter of a second, mostly loading botocore's models.
+    """
+    identity = tuple(
+        os.environ.get(name, "")
+        for name in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_DEFAULT_REGION",
+        )
+    )
+    return _cached_client(endpoint_url or None, identity)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(endpoint_url, identity):
     config = botocore.config.Config(
         max_pool_connections=_MAX_POOL_CONNECTIONS,
         retries={"mode": "standard", "max_attempts": 5},
@@ -36,7 +58,7 @@ def make_client(endpoint_url=None):
         s3={"payload_signing_enabled": False},
     )
     return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url or None, config=config
+        "s3", endpoint_url=endpoint_url, config=config
     )
 
 

@@ -63,16 +63,58 @@ class SequenceEntry:
     sha512t24u: str
 
 
-@dataclass(frozen=True)
 class PreparedStore:
-    """A collection whose files are all readable from ``local_path``."""
+    """A collection whose files are, or are becoming, readable locally.
 
-    location: Location
-    local_path: Path
-    collection_digest: str
-    sequences: tuple[SequenceEntry, ...]
-    storage_mode: str
-    fetched_bytes: int
+    Sequence files of a remote store may still be downloading when this is
+    returned, in collection order; `wait_for` blocks until the files of
+    the given sequences are in ``local_path``, so the export can start with
+    the first chromosome while the rest arrive. Call `close` when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        location,
+        local_path,
+        collection_digest,
+        sequences,
+        storage_mode,
+        fetched_bytes=0,
+        fetches=None,
+        pool=None,
+    ):
+        self.location = location
+        self.local_path = local_path
+        self.collection_digest = collection_digest
+        self.sequences = sequences
+        self.storage_mode = storage_mode
+        self._fetched_bytes = fetched_bytes
+        self._fetches = fetches or {}
+        self._pool = pool
+
+    def wait_for(self, entries):
+        """Block until the files of ``entries`` are in the local directory.
+
+        Raises:
+            StoreUnavailable: A file could not be fetched.
+        """
+        for entry in entries:
+            fetch = self._fetches.get(entry.sha512t24u)
+            if fetch is not None:
+                fetch.result()
+
+    @property
+    def fetched_bytes(self):
+        """Bytes downloaded into the cache for this collection."""
+        self.wait_for(self.sequences)
+        return self._fetched_bytes + sum(f.result() for f in self._fetches.values())
+
+    def close(self):
+        """Stop downloads still queued (after a failure)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def default_cache_dir():
@@ -246,11 +288,22 @@ def _prepare_copied(source, cache, collection_digest, names):
     store = open_local_store(cache)
     sequences = read_collection(store, collection_digest, names)
 
-    seq_paths = [seqdata_path(manifest, entry.sha512t24u) for entry in sequences]
-    fetched += _fetch_missing(source, cache, seq_paths)
+    # Sequence files download in the background, in output order.
+    pool = ThreadPoolExecutor(max_workers=_FETCH_WORKERS, thread_name_prefix="fetch")
+    fetches = {}
+    for entry in sequences:
+        relative = seqdata_path(manifest, entry.sha512t24u)
+        if entry.sha512t24u not in fetches and not (cache / relative).exists():
+            fetches[entry.sha512t24u] = pool.submit(
+                source.fetch, relative, cache / relative
+            )
     logger.info(
-        "store ready in cache",
-        extra={"store": str(source.location), "cache": str(cache), "bytes": fetched},
+        "store indexes ready; fetching sequences",
+        extra={
+            "store": str(source.location),
+            "cache": str(cache),
+            "files": len(fetches),
+        },
     )
     return PreparedStore(
         location=source.location,
@@ -259,6 +312,8 @@ def _prepare_copied(source, cache, collection_digest, names):
         sequences=sequences,
         storage_mode=manifest.get("mode", "Encoded"),
         fetched_bytes=fetched,
+        fetches=fetches,
+        pool=pool,
     )
 
 
