@@ -11,7 +11,8 @@ by the largest batch rather than by the genome.
 Standard input carries one JSON line describing the job, then one JSON
 line per batch (a list of ``[name, sequence_digest]`` pairs), sent as soon
 as the batch's files are in the store directory; end of input ends the
-job. A failure is reported as one JSON line on standard error. It is
+job. At the end it writes one JSON line on standard error: its peak
+resident memory on success, or the failure. It is
 started by `fasta_drs.generator.pipeline`, by path (so that importing it
 loads nothing but gtars), and is not meant to be run by hand.
 """
@@ -39,6 +40,15 @@ def run(job, batches):
         del store
 
 
+def peak_rss_kb():
+    """Return this process's peak resident memory (VmHWM), in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
 def main():
     job = json.loads(sys.stdin.readline())
     try:
@@ -47,6 +57,8 @@ def main():
         json.dump({"error": type(exc).__name__, "message": str(exc)}, sys.stderr)
         sys.stderr.write("\n")
         return 3
+    json.dump({"peak_rss_kb": peak_rss_kb()}, sys.stderr)
+    sys.stderr.write("\n")
     return 0
 
 

@@ -252,6 +252,7 @@ class _Generation:
         self._last_mark = self.started
         self._last_status = 0.0
         self.progress = Progress(stage="starting")
+        self.export_report = {}
 
     def mark(self, stage):
         """Record the seconds spent in ``stage`` since the last mark."""
@@ -377,7 +378,7 @@ class _Generation:
                     text_bytes_total=layout.text_size,
                     compressed_bytes=compressor.compressed_offset,
                 )
-            text.wait()
+            self.export_report = text.wait()
         verifier.finish()
 
     def _counts(self, layout, verifier, writer):
@@ -424,6 +425,7 @@ class _Generation:
                 "fetched_bytes": prepared.fetched_bytes,
             },
             "seconds": dict(self.timings),
+            "export_peak_rss_mb": _megabytes(self.export_report.get("peak_rss_kb")),
             "throughput_mb_per_second": round(layout.text_size / 1e6 / total, 1),
         }
 
@@ -490,21 +492,28 @@ class _ExportProcess:
             yield chunk
 
     def wait(self):
-        """Wait for the child; raise `StoreUnavailable` if it failed."""
+        """Wait for the child; raise `StoreUnavailable` if it failed.
+
+        Returns:
+            The child's report: its peak resident memory in KiB.
+        """
         self._feeder.join()
         if self._feed_error is not None:
             raise self._feed_error
         status = self.process.wait()
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        report = {}
+        with contextlib.suppress(ValueError, IndexError):
+            report = json.loads(lines[-1])
         if status != 0:
-            self._stderr.seek(0)
-            detail = self._stderr.read().decode(errors="replace").strip()
-            with contextlib.suppress(ValueError, KeyError, IndexError):
-                detail = json.loads(detail.splitlines()[-1])["message"]
+            detail = report.get("message") or (lines[-1] if lines else "")
             raise StoreUnavailable(
                 f"gtars could not export the collection from "
                 f"{self.prepared.location}: {detail or f'exit status {status}'}. "
                 "The store may be damaged or incomplete; check it, then retry."
             )
+        return report
 
     def __exit__(self, *exc_info):
         if self.process and self.process.poll() is None:
@@ -532,6 +541,10 @@ def _batches(sequences):
         batch.append(entry)
         bases += entry.length
     return batches
+
+
+def _megabytes(kibibytes):
+    return None if kibibytes is None else round(kibibytes / 1024, 1)
 
 
 def _now():

@@ -1,0 +1,9 @@
+"""Django app that serves the registry's genomes as FASTA over GA4GH DRS."""
+
+from django.apps import AppConfig
+
+
+class FastaDrsConfig(AppConfig):
+    name = "fasta_drs"
+    verbose_name = "FASTA over DRS"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,100 @@
+"""The Lambda function: check the event, run the generator, report.
+
+The event names one generation::
+
+    {"store": "s3://bucket/store/", "collection_digest": "...",
+     "output": "s3://bucket/fasta/", "line_width": 80, "level": 1}
+
+The handler stops the generation cleanly before the function's deadline
+(its upload aborted, a retriable error in the status object) so the next
+attempt starts fresh. Retriable failures are raised, so that Lambda's own
+retries of asynchronous invocations apply; permanent ones are returned, so
+that nothing retries what cannot succeed. Logs are one JSON object a line.
+"""
+
+import json
+import logging
+import os
+import time
+
+from fasta_drs.generator import GenerationError, InvalidOptions, generate_fasta
+
+logger = logging.getLogger("lambda_handler")
+logger.setLevel(logging.INFO)
+
+# Stop this long before the deadline: enough to abort the upload and write
+# the status object.
+DEADLINE_MARGIN_MS = 20_000
+CACHE_DIR = os.environ.get("FASTA_DRS_CACHE_DIR", "/tmp/fasta-drs-cache")
+_REQUIRED = ("store", "collection_digest", "output")
+
+
+def _log(**fields):
+    logger.info(json.dumps(fields, sort_keys=True))
+
+
+def parse_event(event):
+    """Return the generator's arguments from an event, or raise."""
+    if not isinstance(event, dict):
+        raise InvalidOptions("The event must be a JSON object.")
+    missing = [key for key in _REQUIRED if not event.get(key)]
+    if missing:
+        raise InvalidOptions(f"The event lacks {', '.join(missing)}.")
+    options = {}
+    for key in ("line_width", "level"):
+        if key in event:
+            if not isinstance(event[key], int) or isinstance(event[key], bool):
+                raise InvalidOptions(f"{key} must be an integer.")
+            options[key] = event[key]
+    return event["store"], event["collection_digest"], event["output"], options
+
+
+def handle(event, context):
+    """Lambda entry point."""
+    request_id = getattr(context, "aws_request_id", None)
+    started = time.monotonic()
+    try:
+        store, digest, output, options = parse_event(event)
+    except InvalidOptions as error:
+        _log(request_id=request_id, stage="rejected", error=error.as_dict())
+        return {"state": "failed", **error.as_dict()}
+
+    def near_deadline():
+        return context.get_remaining_time_in_millis() < DEADLINE_MARGIN_MS
+
+    _log(request_id=request_id, collection_digest=digest, stage="started")
+    try:
+        manifest = generate_fasta(
+            store,
+            digest,
+            output,
+            cache_dir=CACHE_DIR,
+            should_stop=near_deadline,
+            **options,
+        )
+    except GenerationError as error:
+        _log(
+            request_id=request_id,
+            collection_digest=digest,
+            stage="failed",
+            seconds=round(time.monotonic() - started, 3),
+            error=error.as_dict(),
+        )
+        if error.retriable:
+            raise
+        return {"state": "failed", "collection_digest": digest, **error.as_dict()}
+
+    _log(
+        request_id=request_id,
+        collection_digest=digest,
+        stage="finished",
+        bases=manifest["bases"],
+        bytes=manifest["size"],
+        seconds=manifest["seconds"]["total"],
+    )
+    return {
+        "state": "ready",
+        "collection_digest": digest,
+        "size": manifest["size"],
+        "sha256": manifest["sha256"],
+    }

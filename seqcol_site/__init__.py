@@ -1,0 +1,1 @@
+"""The Django project: settings, URLs and entry points of the registry site."""

@@ -1,0 +1,8 @@
+"""URL routes of the site: the Django admin, for now."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
