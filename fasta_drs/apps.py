@@ -7,3 +7,6 @@ class FastaDrsConfig(AppConfig):
     name = "fasta_drs"
     verbose_name = "FASTA over DRS"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -27,6 +27,7 @@ class FastaRequest(models.Model):
 
     requested_at = models.DateTimeField(auto_now_add=True)
     last_requested_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # A running generation that reports no progress past this is retried.
@@ -41,6 +42,9 @@ class FastaRequest(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     created_time = models.DateTimeField(null=True, blank=True)
     manifest = models.JSONField(null=True, blank=True)
+    # When the FASTA object was last seen in the bucket (lifecycle rules
+    # expire objects; a ready row is checked again now and then).
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)

@@ -9,13 +9,15 @@ requests exactly one wins and dispatches; the others see the row already
 queued. If the dispatcher refuses (the service is throttled or down), the
 claim is undone, so the row is not left looking busy.
 
-This module does not read S3; completion is learned elsewhere, from the
-generator's manifest and status objects.
+Completion is learned from the generator's manifest and status objects in
+S3 (`learn_state`), which the Celery task and the Lambda function write the
+same way; a ready row is then served from the database alone, and checked
+against the bucket at most every `VERIFY_SECONDS` (`verify_ready`).
 """
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -26,6 +28,12 @@ from .models import FastaRequest
 logger = logging.getLogger(__name__)
 
 State = FastaRequest.State
+
+# A ready object is looked for in the bucket again after this long.
+VERIFY_SECONDS = 300
+# Status objects stamped this much before the dispatch are an earlier
+# attempt's; the margin absorbs clock differences between machines.
+CLOCK_SLACK = timedelta(seconds=10)
 
 
 class DispatchUnavailable(Exception):
@@ -118,6 +126,7 @@ def _claim(row, backend, policy, now):
             state=State.QUEUED,
             attempts=F("attempts") + 1,
             backend=backend,
+            dispatched_at=now,
             started_at=None,
             finished_at=None,
             lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
@@ -135,3 +144,153 @@ def _release(row):
         lease_expires_at=row.lease_expires_at,
         retry_after=row.retry_after,
     )
+
+
+def learn_state(row, outputs, policy=Policy(), now=None):
+    """Advance a queued or running row from its manifest and status objects.
+
+    Returns:
+        The row, refreshed when it changed.
+    """
+    if row.state not in (State.QUEUED, State.RUNNING):
+        return row
+    now = now or timezone.now()
+    manifest = outputs.manifest(row.collection_digest)
+    if manifest is not None:
+        return _mark_ready(row, manifest, now)
+
+    status = outputs.status(row.collection_digest)
+    if not status or not _is_current(status, row):
+        return row
+    current = FastaRequest.objects.filter(pk=row.pk, attempts=row.attempts)
+    if status.get("state") == "running":
+        progress = (status.get("progress") or {}).get("fraction", 0.0)
+        current.update(
+            state=State.RUNNING,
+            started_at=_parse_time(status.get("started_time")) or now,
+            progress=progress,
+            lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
+        )
+    elif status.get("state") == "failed":
+        _mark_failed(row, status.get("error") or {}, policy, now)
+    row.refresh_from_db()
+    return row
+
+
+def verify_ready(row, outputs, now=None):
+    """Check now and then that a ready object is still in the bucket.
+
+    An object that a lifecycle rule expired, or someone deleted, sends the
+    row back to the start, so the next request generates it again.
+    """
+    now = now or timezone.now()
+    if row.state != State.READY:
+        return row
+    if row.verified_at and now - row.verified_at < timedelta(seconds=VERIFY_SECONDS):
+        return row
+    if outputs.exists(row.collection_digest):
+        FastaRequest.objects.filter(pk=row.pk).update(verified_at=now)
+    else:
+        logger.warning(
+            "ready object is gone from the bucket; it will be generated again",
+            extra={"collection_digest": row.collection_digest},
+        )
+        outputs.delete(row.collection_digest)
+        invalidate(row)
+    row.refresh_from_db()
+    return row
+
+
+def invalidate(row):
+    """Forget a row's objects: the next request starts a new generation."""
+    FastaRequest.objects.filter(pk=row.pk).update(
+        state=State.QUEUED,
+        attempts=0,
+        progress=0.0,
+        size=None,
+        md5="",
+        sha256="",
+        created_time=None,
+        manifest=None,
+        verified_at=None,
+        lease_expires_at=None,
+        retry_after=None,
+    )
+
+
+def _mark_ready(row, manifest, now):
+    FastaRequest.objects.filter(pk=row.pk, attempts=row.attempts).update(
+        state=State.READY,
+        progress=1.0,
+        size=manifest["size"],
+        md5=manifest["md5"],
+        sha256=manifest["sha256"],
+        bases=manifest["bases"],
+        created_time=_parse_time(manifest["created_time"]),
+        manifest=manifest,
+        finished_at=now,
+        verified_at=now,
+        lease_expires_at=None,
+        error_code="",
+        error_message="",
+    )
+    logger.info(
+        "generation finished: %s bases, %s bytes",
+        manifest["bases"],
+        manifest["size"],
+        extra={"collection_digest": row.collection_digest},
+    )
+    row.refresh_from_db()
+    return row
+
+
+def _mark_failed(row, error, policy, now):
+    retriable = bool(error.get("retriable"))
+    retry_after = None
+    if retriable and row.attempts < policy.max_attempts:
+        delay = policy.backoff_seconds * 2 ** max(row.attempts - 1, 0)
+        retry_after = now + timedelta(seconds=delay)
+    history = [
+        *row.error_history,
+        {
+            "attempt": row.attempts,
+            "time": now.isoformat(),
+            "code": error.get("code", ""),
+            "message": error.get("message", ""),
+        },
+    ]
+    FastaRequest.objects.filter(pk=row.pk, attempts=row.attempts).update(
+        state=State.FAILED,
+        finished_at=now,
+        lease_expires_at=None,
+        retry_after=retry_after,
+        error_code=error.get("code", ""),
+        error_message=error.get("message", ""),
+        error_history=history,
+    )
+    logger.warning(
+        "generation failed: %s",
+        error.get("message", ""),
+        extra={
+            "collection_digest": row.collection_digest,
+            "attempt": row.attempts,
+            "will_retry": retry_after is not None,
+        },
+    )
+
+
+def _is_current(status, row):
+    """Whether a status object belongs to the row's current attempt."""
+    started = _parse_time(status.get("started_time"))
+    if started is None or row.dispatched_at is None:
+        return False
+    return started >= row.dispatched_at - CLOCK_SLACK
+
+
+def _parse_time(text):
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

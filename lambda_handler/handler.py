@@ -1,9 +1,6 @@
 """The Lambda function: check the event, run the generator, report.
 
-The event names one generation::
-
-    {"store": "s3://bucket/store/", "collection_digest": "...",
-     "output": "s3://bucket/fasta/", "line_width": 80, "level": 1}
+The event names one generation (see `fasta_drs.generator.events`).
 
 The handler stops the generation cleanly before the function's deadline
 (its upload aborted, a retriable error in the status object) so the next
@@ -18,6 +15,7 @@ import os
 import time
 
 from fasta_drs.generator import GenerationError, InvalidOptions, generate_fasta
+from fasta_drs.generator.events import parse_event
 
 logger = logging.getLogger("lambda_handler")
 logger.setLevel(logging.INFO)
@@ -26,27 +24,10 @@ logger.setLevel(logging.INFO)
 # the status object.
 DEADLINE_MARGIN_MS = 20_000
 CACHE_DIR = os.environ.get("FASTA_DRS_CACHE_DIR", "/tmp/fasta-drs-cache")
-_REQUIRED = ("store", "collection_digest", "output")
 
 
 def _log(**fields):
     logger.info(json.dumps(fields, sort_keys=True))
-
-
-def parse_event(event):
-    """Return the generator's arguments from an event, or raise."""
-    if not isinstance(event, dict):
-        raise InvalidOptions("The event must be a JSON object.")
-    missing = [key for key in _REQUIRED if not event.get(key)]
-    if missing:
-        raise InvalidOptions(f"The event lacks {', '.join(missing)}.")
-    options = {}
-    for key in ("line_width", "level"):
-        if key in event:
-            if not isinstance(event[key], int) or isinstance(event[key], bool):
-                raise InvalidOptions(f"{key} must be an integer.")
-            options[key] = event[key]
-    return event["store"], event["collection_digest"], event["output"], options
 
 
 def handle(event, context):

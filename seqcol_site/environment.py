@@ -33,6 +33,26 @@ def _text(name, text):
     return text
 
 
+def _integer(name, text):
+    try:
+        return int(text)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number, not {text!r}."
+        ) from None
+
+
+def _choice(*choices):
+    def parse(name, text):
+        if text not in choices:
+            raise ImproperlyConfigured(
+                f"{name} must be one of {', '.join(choices)}, not {text!r}."
+            )
+        return text
+
+    return parse
+
+
 def _database(name, text):
     """Turn a database URL into a Django ``DATABASES`` entry.
 
@@ -84,6 +104,58 @@ VARIABLES = (
         "sqlite:///var/db.sqlite3",
         _database,
         "sqlite:///PATH or postgres://USER:PASSWORD@HOST:PORT/NAME",
+    ),
+    Variable(
+        "FASTA_DRS_STORE",
+        "s3://seqcol-demo/store/",
+        _text,
+        "the RefgetStore: a directory, https:// URL or s3://bucket/prefix/",
+    ),
+    Variable(
+        "FASTA_DRS_OUTPUT",
+        "s3://seqcol-demo/fasta/",
+        _text,
+        "where generated FASTA objects go: s3://bucket/prefix/",
+    ),
+    Variable(
+        "FASTA_DRS_BACKEND", "celery", _choice("celery", "lambda"), "who generates"
+    ),
+    Variable(
+        "FASTA_DRS_LAMBDA_FUNCTION", "", _text, "function name, for the lambda backend"
+    ),
+    Variable(
+        "CELERY_BROKER_URL",
+        "filesystem://",
+        _text,
+        "Celery broker: filesystem:// (no server), redis://HOST:6379/0, amqp://...",
+    ),
+    Variable(
+        "CELERY_FILESYSTEM_DIR",
+        "var/celery",
+        _text,
+        "queue directory of the filesystem:// broker",
+    ),
+    Variable(
+        "FASTA_DRS_HOSTNAME",
+        "127.0.0.1:8000",
+        _text,
+        "host name in self_uri (drs://HOSTNAME/ID) and absolute links",
+    ),
+    Variable(
+        "FASTA_DRS_URL_TTL_SECONDS", "3600", _integer, "lifetime of presigned URLs"
+    ),
+    Variable(
+        "FASTA_DRS_MAX_ATTEMPTS", "3", _integer, "automatic attempts per generation"
+    ),
+    Variable(
+        "FASTA_DRS_LEASE_SECONDS",
+        "900",
+        _integer,
+        "a generation silent for this long is retried",
+    ),
+    Variable("FASTA_DRS_MAX_BULK", "100", _integer, "ids per bulk request at most"),
+    Variable(
+        "FASTA_DRS_CACHE_DIR", "var/cache/stores", _text, "local cache of S3 stores"
     ),
 )
 

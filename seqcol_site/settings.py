@@ -72,6 +72,40 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 
+# What the FASTA DRS app serves and how it generates; see the README.
+FASTA_DRS = {
+    "STORE": _env["FASTA_DRS_STORE"],
+    "OUTPUT": _env["FASTA_DRS_OUTPUT"],
+    "BACKEND": _env["FASTA_DRS_BACKEND"],
+    "LAMBDA_FUNCTION": _env["FASTA_DRS_LAMBDA_FUNCTION"],
+    "HOSTNAME": _env["FASTA_DRS_HOSTNAME"],
+    "URL_TTL_SECONDS": _env["FASTA_DRS_URL_TTL_SECONDS"],
+    "MAX_ATTEMPTS": _env["FASTA_DRS_MAX_ATTEMPTS"],
+    "LEASE_SECONDS": _env["FASTA_DRS_LEASE_SECONDS"],
+    "MAX_BULK": _env["FASTA_DRS_MAX_BULK"],
+    "CACHE_DIR": str(BASE_DIR / _env["FASTA_DRS_CACHE_DIR"]),
+}
+
+# Celery, for the celery backend. filesystem:// is kombu's broker that
+# needs no server: queues are files under var/celery/.
+CELERY_BROKER_URL = _env["CELERY_BROKER_URL"]
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue = BASE_DIR / _env["CELERY_FILESYSTEM_DIR"] / "queue"
+    _queue.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        "processed_folder": str(_queue.parent / "processed"),
+        "store_processed": False,
+        # Seconds between looks at the queue directory: a short wait keeps
+        # small genomes' first request to a usable URL within seconds.
+        "polling_interval": 0.1,
+    }
+# Progress and results are read from S3, where both backends write them.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

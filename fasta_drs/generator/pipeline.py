@@ -17,6 +17,7 @@ failure leaves its error there.
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -408,8 +409,8 @@ class _Generation:
             "bases": layout.bases,
             "fasta_text_size": layout.text_size,
             "indexes": {
-                "fai": {"object": self.names["fai"], "size": len(fai)},
-                "gzi": {"object": self.names["gzi"], "size": len(gzi)},
+                "fai": _describe(self.names["fai"], fai),
+                "gzi": _describe(self.names["gzi"], gzi),
             },
             "generator_version": __version__,
             "compression": {
@@ -541,6 +542,16 @@ def _batches(sequences):
         batch.append(entry)
         bases += entry.length
     return batches
+
+
+def _describe(name, data):
+    """Name, size and checksums of a small object, for the manifest."""
+    return {
+        "object": name,
+        "size": len(data),
+        "md5": hashlib.md5(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
 
 
 def _megabytes(kibibytes):

@@ -165,10 +165,13 @@ def prepare_store(
     if location.kind == "local":
         return _prepare_local(location, collection_digest, names)
     if location.kind == "s3":
-        client = s3_client or s3.make_client(endpoint_url)
-        source = _S3Source(location, client)
-        cache = cache_path_for(location, cache_dir, endpoint_url)
-        return _prepare_copied(source, cache, collection_digest, names)
+        index = StoreIndex(
+            location,
+            cache_dir=cache_dir,
+            endpoint_url=endpoint_url,
+            s3_client=s3_client,
+        )
+        return _prepare_copied(index, collection_digest, names)
     cache = cache_path_for(location, cache_dir)
     return _prepare_http(location, cache, collection_digest, names)
 
@@ -216,6 +219,18 @@ def read_collection(store, collection_digest, names=None):
         for record in collection.sequences
     ]
     return _select(entries, collection_digest, names)
+
+
+def alias_paths(manifest):
+    """Return the store's alias files, which ``open_local`` reads too."""
+    return [
+        f"aliases/{kind}/{namespace}.tsv"
+        for kind, key in (
+            ("collections", "collection_alias_namespaces"),
+            ("sequences", "sequence_alias_namespaces"),
+        )
+        for namespace in manifest.get(key, [])
+    ]
 
 
 def seqdata_path(manifest, sequence_digest):
@@ -275,43 +290,127 @@ def _prepare_local(location, collection_digest, names):
     )
 
 
-def _prepare_copied(source, cache, collection_digest, names):
-    """Fill ``cache`` from a remote ``source`` and read the collection."""
-    manifest, fetched = _sync_indexes(source, cache)
-    store = open_local_store(cache)
-    if store.get_collection_metadata(collection_digest) is None:
-        read_collection(store, collection_digest)  # raises CollectionNotFound
+class StoreIndex:
+    """What a store holds, from its index files kept current in a directory.
 
-    # The collection file first: it lists the sequences to fetch.
-    relative = collection_path(manifest, collection_digest)
-    fetched += _fetch_missing(source, cache, [relative])
-    store = open_local_store(cache)
-    sequences = read_collection(store, collection_digest, names)
+    Answers which collections exist, their sequences and their aliases,
+    without any sequence data. For an S3 store the index files live in the
+    cache and `refresh` fetches them again when ``rgstore.json`` changed;
+    collection files are fetched on first use. Not thread-safe: callers
+    that share one serialise their calls.
+    """
+
+    def __init__(self, store, *, cache_dir=None, endpoint_url=None, s3_client=None):
+        self.location = store if isinstance(store, Location) else parse_location(store)
+        if self.location.kind == "s3":
+            client = s3_client or s3.make_client(endpoint_url)
+            self._source = _S3Source(self.location, client)
+            self.local_path = cache_path_for(self.location, cache_dir, endpoint_url)
+        elif self.location.kind == "local":
+            self._source = None
+            self.local_path = self.location.path
+        else:
+            raise InvalidOptions(
+                f"{self.location} is an https store; the index reads directories "
+                "and s3:// stores."
+            )
+        self.manifest = None
+        self.fetched_bytes = 0
+        self._store = None
+        self._version = None
+
+    def refresh(self):
+        """Bring the indexes up to date; return whether the store changed."""
+        if self._source is None:
+            version = (
+                (self.local_path / STORE_MANIFEST).read_bytes()
+                if (self.local_path / STORE_MANIFEST).exists()
+                else None
+            )
+            self.manifest = _read_manifest(self.local_path)
+        else:
+            self.manifest, fetched = _sync_indexes(self._source, self.local_path)
+            self.fetched_bytes += fetched
+            version = json.dumps(self.manifest, sort_keys=True).encode()
+        changed = version != self._version
+        if changed or self._store is None:
+            self._store = open_local_store(self.local_path)
+            self._version = version
+        return changed
+
+    @property
+    def store(self):
+        """The gtars store over the local index files."""
+        if self._store is None:
+            self.refresh()
+        return self._store
+
+    def has_collection(self, collection_digest):
+        """Whether the store lists ``collection_digest``."""
+        return self.store.get_collection_metadata(collection_digest) is not None
+
+    def collection(self, collection_digest, names=None):
+        """Return the collection's `SequenceEntry` list.
+
+        Raises:
+            CollectionNotFound: No such collection or sequence name.
+            StoreUnavailable: Its files cannot be fetched or read.
+        """
+        if not self.has_collection(collection_digest):
+            read_collection(self.store, collection_digest)  # raises CollectionNotFound
+        if self._source is not None:
+            relative = collection_path(self.manifest, collection_digest)
+            if not (self.local_path / relative).exists():
+                self.fetched_bytes += _fetch_missing(
+                    self._source, self.local_path, [relative]
+                )
+                self._store = open_local_store(self.local_path)
+        return read_collection(self.store, collection_digest, names)
+
+    def aliases(self, collection_digest):
+        """Return the collection's aliases as ``(namespace, alias)`` pairs."""
+        return list(self.store.get_aliases_for_collection(collection_digest))
+
+    def fetch_sequences(self, sequences):
+        """Start fetching the sequences' files; return ``{digest: future}``."""
+        if self._source is None:
+            return {}, None
+        pool = ThreadPoolExecutor(
+            max_workers=_FETCH_WORKERS, thread_name_prefix="fetch"
+        )
+        fetches = {}
+        for entry in sequences:
+            relative = seqdata_path(self.manifest, entry.sha512t24u)
+            target = self.local_path / relative
+            if entry.sha512t24u not in fetches and not target.exists():
+                fetches[entry.sha512t24u] = pool.submit(
+                    self._source.fetch, relative, target
+                )
+        return fetches, pool
+
+
+def _prepare_copied(index, collection_digest, names):
+    """Fill the cache of an S3 ``index`` and read the collection."""
+    index.refresh()
+    sequences = index.collection(collection_digest, names)
 
     # Sequence files download in the background, in output order.
-    pool = ThreadPoolExecutor(max_workers=_FETCH_WORKERS, thread_name_prefix="fetch")
-    fetches = {}
-    for entry in sequences:
-        relative = seqdata_path(manifest, entry.sha512t24u)
-        if entry.sha512t24u not in fetches and not (cache / relative).exists():
-            fetches[entry.sha512t24u] = pool.submit(
-                source.fetch, relative, cache / relative
-            )
+    fetches, pool = index.fetch_sequences(sequences)
     logger.info(
         "store indexes ready; fetching sequences",
         extra={
-            "store": str(source.location),
-            "cache": str(cache),
+            "store": str(index.location),
+            "cache": str(index.local_path),
             "files": len(fetches),
         },
     )
     return PreparedStore(
-        location=source.location,
-        local_path=cache,
+        location=index.location,
+        local_path=index.local_path,
         collection_digest=collection_digest,
         sequences=sequences,
-        storage_mode=manifest.get("mode", "Encoded"),
-        fetched_bytes=fetched,
+        storage_mode=index.manifest.get("mode", "Encoded"),
+        fetched_bytes=index.fetched_bytes,
         fetches=fetches,
         pool=pool,
     )
@@ -334,7 +433,8 @@ def _sync_indexes(source, cache):
     if collections_dir.exists():
         shutil.rmtree(collections_dir, ignore_errors=True)
     fetched = len(current)
-    for name in STORE_INDEXES:
+    manifest = json.loads(current)
+    for name in (*STORE_INDEXES, *alias_paths(manifest)):
         fetched += source.fetch(name, cache / name)
     _write_atomically(cached_path, current)
     logger.info("store indexes refreshed", extra={"store": str(source.location)})
