@@ -9,12 +9,17 @@ per batch lets gtars free the bases of the last batch, so memory is bounded
 by the largest batch rather than by the genome.
 
 Standard input carries one JSON line describing the job, then one JSON
-line per batch (a list of ``[name, sequence_digest]`` pairs), sent as soon
-as the batch's files are in the store directory; end of input ends the
-job. At the end it writes one JSON line on standard error: its peak
-resident memory on success, or the failure. It is
-started by `fasta_drs.generator.pipeline`, by path (so that importing it
-loads nothing but gtars), and is not meant to be run by hand.
+line per batch, sent as soon as the batch's files are in the store
+directory::
+
+    {"stream": false, "sequences": [[name, digest, header], ...]}
+
+End of input ends the job. A batch marked ``stream`` holds one sequence
+too large to hold in memory; it is read as a stream of bases and wrapped
+here. At the end the worker writes one JSON line on standard error: its
+peak resident memory on success, or the failure. It is started by
+`fasta_drs.generator.pipeline`, by path (so that importing it loads
+nothing but gtars), and is not meant to be run by hand.
 """
 
 import json
@@ -22,22 +27,57 @@ import sys
 
 from gtars.refget import RefgetStore
 
+_STREAM_CHUNK = 4 * 1024 * 1024
+
 
 def run(job, batches):
     """Write every batch to the job's output descriptor, in order."""
     output = f"/dev/fd/{job['output_fd']}"
+    with open(job["output_fd"], "wb", buffering=1024 * 1024, closefd=False) as pipe:
+        for line in batches:
+            batch = json.loads(line)
+            if batch["stream"]:
+                stream_sequence(job, batch["sequences"][0], pipe)
+            else:
+                export_batch(job, batch["sequences"], output)
+
+
+def export_batch(job, sequences, output):
+    """Let gtars write a batch of sequences, holding only them in memory."""
     digest = job["collection_digest"]
-    for line in batches:
-        batch = json.loads(line)
-        store = RefgetStore.open_local(job["store_path"])
-        store.set_quiet(True)
-        store.load_collection(digest)
-        for _, sequence_digest in batch:
-            store.load_sequence(sequence_digest)
-        store.export_fasta(
-            digest, output, [name for name, _ in batch], job["line_width"]
-        )
-        del store
+    store = RefgetStore.open_local(job["store_path"])
+    store.set_quiet(True)
+    store.load_collection(digest)
+    for _, sequence_digest, _ in sequences:
+        store.load_sequence(sequence_digest)
+    store.export_fasta(
+        digest, output, [name for name, _, _ in sequences], job["line_width"]
+    )
+
+
+def stream_sequence(job, sequence, pipe):
+    """Write one large sequence from a stream of bases, wrapping it here.
+
+    gtars' ``export_fasta`` holds a whole sequence in memory; streaming
+    keeps memory bounded for chromosomes of hundreds of megabases.
+    """
+    _, sequence_digest, header = sequence
+    width = job["line_width"]
+    store = RefgetStore.open_local(job["store_path"])
+    store.set_quiet(True)
+    pipe.write(header.encode())
+    carry = b""
+    for chunk in store.stream_sequence(sequence_digest, chunk_size=_STREAM_CHUNK):
+        data = carry + chunk.encode("ascii")
+        whole = len(data) - len(data) % width
+        if whole:
+            lines = [data[start : start + width] for start in range(0, whole, width)]
+            lines.append(b"")
+            pipe.write(b"\n".join(lines))
+        carry = data[whole:]
+    if carry:
+        pipe.write(carry + b"\n")
+    pipe.flush()  # before gtars writes the next batch through its own handle
 
 
 def peak_rss_kb():

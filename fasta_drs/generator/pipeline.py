@@ -55,6 +55,8 @@ STALE_STATUS_SECONDS = 20 * 60
 # the export child's memory and amortises reopening the store.
 _BATCH_BASES = 16 * 1024 * 1024
 _BATCH_SEQUENCES = 1000
+# Longer sequences are streamed rather than loaded whole by the child.
+STREAM_ABOVE_BASES = 64 * 1024 * 1024
 _PIPE_SIZE = 1024 * 1024
 _READ_SIZE = 1024 * 1024
 # Run by path, not with -m: importing the package would load boto3 too.
@@ -474,9 +476,18 @@ class _ExportProcess:
     def _feed_batches(self):
         """Send each batch to the child once its files are local."""
         try:
+            headers = {record.name: record.header for record in self.layout.records}
             for batch in _batches(self.prepared.sequences):
                 self.prepared.wait_for(batch)
-                line = json.dumps([(e.name, e.sha512t24u) for e in batch])
+                line = json.dumps(
+                    {
+                        "stream": batch[0].length > STREAM_ABOVE_BASES,
+                        "sequences": [
+                            (e.name, e.sha512t24u, headers[e.name].decode())
+                            for e in batch
+                        ],
+                    }
+                )
                 self.process.stdin.write(line.encode() + b"\n")
                 self.process.stdin.flush()
         except BrokenPipeError:
@@ -528,13 +539,21 @@ class _ExportProcess:
 
 
 def _batches(sequences):
-    """Group sequences into export batches, keeping their order."""
+    """Group sequences into export batches, keeping their order.
+
+    A sequence longer than `STREAM_ABOVE_BASES` makes a batch of its own,
+    which the child streams.
+    """
     batches = [[]]
     bases = 0
     for entry in sequences:
         batch = batches[-1]
+        alone = entry.length > STREAM_ABOVE_BASES
         if batch and (
-            bases + entry.length > _BATCH_BASES or len(batch) >= _BATCH_SEQUENCES
+            alone
+            or batch[0].length > STREAM_ABOVE_BASES
+            or bases + entry.length > _BATCH_BASES
+            or len(batch) >= _BATCH_SEQUENCES
         ):
             batches.append([])
             batch = batches[-1]

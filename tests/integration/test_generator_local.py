@@ -16,6 +16,7 @@ from fasta_drs.generator import (
     StoreUnavailable,
     VerificationFailed,
     generate_fasta,
+    pipeline,
 )
 from fasta_drs.generator.stores import seqdata_path
 from tests.support.genomes import ODD_RECORDS, build_store
@@ -49,6 +50,20 @@ def odd_store(request, tmp_path_factory):
 
 @pytest.mark.parametrize("width", [1, 7, 60, 80, 241])
 def test_output_is_byte_identical_to_gtars_export_fasta(odd_store, tmp_path, width):
+    store, digest, _records = odd_store
+    generate_fasta(store, digest, tmp_path / "out", line_width=width)
+    expected = export_with_gtars(store, digest, tmp_path / "gtars.fa", width)
+    assert (
+        gzip.decompress((tmp_path / "out" / f"{digest}.fa.gz").read_bytes()) == expected
+    )
+
+
+@pytest.mark.parametrize("width", [1, 7, 80])
+def test_streamed_long_sequences_are_byte_identical_too(
+    odd_store, tmp_path, width, monkeypatch
+):
+    # Every sequence over 100 bases goes through the streaming path.
+    monkeypatch.setattr(pipeline, "STREAM_ABOVE_BASES", 100)
     store, digest, _records = odd_store
     generate_fasta(store, digest, tmp_path / "out", line_width=width)
     expected = export_with_gtars(store, digest, tmp_path / "gtars.fa", width)
