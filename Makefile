@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever the declared dependencies change.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format bench venv clean
+.PHONY: run demo test lint format bench bench-drs venv clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Generate the bundled demo genome's FASTA through the generator's command line.
+## The whole stack on one machine: embedded S3, a Celery worker, the site on
+## 127.0.0.1:$(PORT) with the demo genome published. Ctrl-C stops it all.
+PORT ?= 8000
 run: $(STAMP)
+	PORT=$(PORT) $(BIN)/python -m fasta_drs.demo.stack
+
+## Only the generator: the demo genome's FASTA into var/demo/fasta/.
+demo: $(STAMP)
 	$(BIN)/python -m fasta_drs.demo
 
 ## Lint, then run every test tier that this machine can run.
@@ -38,6 +44,10 @@ format: $(STAMP)
 SIZES ?= 100 200 400
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.generator --sizes $(SIZES)
+
+## DRS benchmark: time to a usable URL, access endpoint under wrk.
+bench-drs: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.drs
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

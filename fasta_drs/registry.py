@@ -58,6 +58,12 @@ class Registry:
                 self._collections[digest] = self._read(digest)
             return self._collections[digest]
 
+    def collection_digests(self):
+        """Return the digest of every collection of the store."""
+        with self._lock:
+            self._refresh_if_due()
+            return self._index.collection_digests()
+
     def refresh(self):
         """Check the store now; forget what was read if it changed."""
         with self._lock:

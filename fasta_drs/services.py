@@ -78,8 +78,22 @@ def request_generation(collection_digest, dispatcher, policy=Policy(), now=None)
         request_count=F("request_count") + 1, last_requested_at=now
     )
     row.refresh_from_db()
-    if not _is_due(row, policy, now):
+    if not is_due(row, policy, now):
         return row, False
+    return start_generation(row, dispatcher, policy, now)
+
+
+def start_generation(row, dispatcher, policy=Policy(), now=None):
+    """Claim ``row`` for a new attempt and dispatch it, if nobody else did.
+
+    Returns:
+        The row after the claim, and whether this call dispatched.
+
+    Raises:
+        DispatchUnavailable: The backend refused; the claim was undone.
+    """
+    now = now or timezone.now()
+    collection_digest = row.collection_digest
     if not _claim(row, dispatcher.name, policy, now):
         row.refresh_from_db()
         return row, False
@@ -105,7 +119,7 @@ def request_generation(collection_digest, dispatcher, policy=Policy(), now=None)
     return row, True
 
 
-def _is_due(row, policy, now):
+def is_due(row, policy, now):
     """Whether a new generation should start for ``row`` now."""
     if row.state == State.QUEUED and row.attempts == 0:
         return True

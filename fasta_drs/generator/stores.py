@@ -338,6 +338,12 @@ class StoreIndex:
             self._version = version
         return changed
 
+    def exists(self):
+        """Whether the store has its ``rgstore.json`` (it may be new)."""
+        if self._source is None:
+            return (self.local_path / STORE_MANIFEST).exists()
+        return self._source.exists(STORE_MANIFEST)
+
     @property
     def store(self):
         """The gtars store over the local index files."""
@@ -366,6 +372,16 @@ class StoreIndex:
                 )
                 self._store = open_local_store(self.local_path)
         return read_collection(self.store, collection_digest, names)
+
+    def collection_digests(self):
+        """Return the digest of every collection the store lists."""
+        digests, page = [], 0
+        while True:
+            listing = self.store.list_collections(page=page, page_size=1000)
+            digests.extend(metadata.digest for metadata in listing["results"])
+            if len(digests) >= listing["pagination"]["total"] or not listing["results"]:
+                return digests
+            page += 1
 
     def aliases(self, collection_digest):
         """Return the collection's aliases as ``(namespace, alias)`` pairs."""
@@ -478,6 +494,18 @@ class _S3Source:
             return response["Body"].read()
         except s3.TRANSPORT_ERRORS as exc:
             raise self._unavailable(relative, exc) from exc
+
+    def exists(self, relative):
+        """Whether one store file exists."""
+        try:
+            self.client.head_object(
+                Bucket=self.location.bucket, Key=self.location.key(relative)
+            )
+        except s3.TRANSPORT_ERRORS as exc:
+            if s3.is_missing(exc):
+                return False
+            raise self._unavailable(relative, exc) from exc
+        return True
 
     def fetch(self, relative, destination):
         """Download one store file to ``destination``; return its size."""

@@ -356,3 +356,17 @@ def test_registry_notices_a_changed_store(client, site, tmp_path, bucket):
     publish_store(tmp_path / "late" / "store", f"s3://{bucket}/store/")
     registry.get_registry().refresh()
     assert client.get(f"{BASE}/objects/{late}").status_code == 202
+
+
+def test_site_serves_an_openapi_schema_of_its_api(client, site):
+    response = client.get(f"{BASE}/openapi.json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    paths = set(schema["paths"])
+    assert {
+        f"{BASE}/service-info",
+        f"{BASE}/objects/{{object_id}}",
+        f"{BASE}/objects/{{object_id}}/access/{{access_id}}",
+    } <= paths
+    assert "/fasta/" in schema["info"]["description"]
