@@ -77,7 +77,7 @@ def request_generation(collection_digest, dispatcher, policy=Policy(), now=None)
     FastaRequest.objects.filter(pk=row.pk).update(
         request_count=F("request_count") + 1, last_requested_at=now
     )
-    row.refresh_from_db()
+    row.request_count += 1  # as stored, unless others counted meanwhile
     if not is_due(row, policy, now):
         return row, False
     return start_generation(row, dispatcher, policy, now)

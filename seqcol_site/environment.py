@@ -106,6 +106,12 @@ VARIABLES = (
         "sqlite:///PATH or postgres://USER:PASSWORD@HOST:PORT/NAME",
     ),
     Variable(
+        "DATABASE_CONN_MAX_AGE",
+        "60",
+        _integer,
+        "seconds a database connection is kept for reuse (0: one per request)",
+    ),
+    Variable(
         "FASTA_DRS_STORE",
         "s3://seqcol-demo/store/",
         _text,

@@ -63,7 +63,15 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": _env["DATABASE_URL"]}
+DATABASES = {
+    "default": {
+        **_env["DATABASE_URL"],
+        # Reusing connections saves a connect per request; health checks
+        # drop a connection the server closed instead of failing a request.
+        "CONN_MAX_AGE": _env["DATABASE_CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -7,11 +7,14 @@ generation. Anything else is refused before it reaches the database or S3.
 
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.core.signals import setting_changed
+from django.db.models import F, Q
+from django.dispatch import receiver
 from django.utils import timezone
 
 from fasta_drs import services
@@ -76,17 +79,92 @@ def parse_object_id(text):
     raise BadRequest("Malformed object id: ids are DIGEST, DIGEST.fai or DIGEST.gzi.")
 
 
+class _ReadyCache:
+    """Ready rows this process served in the last `SECONDS`, and the
+    requests for them not yet added to the database's counts.
+
+    A ready object is then served with no database write per request:
+    counts are added once per interval. An object invalidated elsewhere is
+    served from here for at most `SECONDS` more.
+    """
+
+    SECONDS = 5.0
+
+    def __init__(self):
+        self._entries = {}
+        self._counts = {}
+        self._flushed = time.monotonic()
+        self._lock = threading.Lock()
+
+    def get(self, digest):
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None or time.monotonic() - entry[0] > self.SECONDS:
+                return None
+            self._counts[digest] = self._counts.get(digest, 0) + 1
+            return entry[1], entry[2]
+
+    def put(self, digest, row, collection):
+        with self._lock:
+            self._entries[digest] = (time.monotonic(), row, collection)
+
+    def flush_if_due(self):
+        """Add the counted requests to the database, once per interval."""
+        with self._lock:
+            if time.monotonic() - self._flushed < self.SECONDS or not self._counts:
+                return
+            counts, self._counts = self._counts, {}
+            self._flushed = time.monotonic()
+        now = timezone.now()
+        for digest, count in counts.items():
+            FastaRequest.objects.filter(collection_digest=digest).update(
+                request_count=F("request_count") + count, last_requested_at=now
+            )
+
+    def clear(self):
+        """Forget every entry and the counts not yet written."""
+        with self._lock:
+            self._entries.clear()
+            self._counts.clear()
+            self._flushed = time.monotonic()
+
+
+_ready = _ReadyCache()
+
+
+def forget_ready(digest=None):
+    """Drop remembered ready rows (all, or one digest's) in this process."""
+    if digest is None:
+        _ready.clear()
+    else:
+        with _ready._lock:
+            _ready._entries.pop(digest, None)
+
+
+@receiver(setting_changed)
+def _forget_on_settings_change(setting, **kwargs):
+    if setting == "FASTA_DRS":
+        _ready.clear()
+
+
 def look_up(object_id):
     """Record a request for the object and return its `Lookup`.
 
     Unknown digests are refused here, before any row or dispatch. A known
-    digest gets at most one generation, however many ask at once.
+    digest gets at most one generation, however many ask at once. A ready
+    object this process served in the last seconds is served again from
+    memory.
 
     Raises:
         NotFound: The registry has no such collection.
         GenerationFailed: The last attempt failed and none is left.
         ServiceUnavailable: The store or the generation backend is down.
     """
+    _ready.flush_if_due()
+    remembered = _ready.get(object_id.digest)
+    if remembered is not None:
+        row, collection = remembered
+        return Lookup(object_id, collection, row)
     try:
         collection = get_registry().collection(object_id.digest)
     except StoreUnavailable as exc:
@@ -115,7 +193,9 @@ def look_up(object_id):
             f"{row.error_message or row.error_code}. An operator can retry it."
         )
     lookup = Lookup(object_id, collection, row)
-    if not lookup.ready:
+    if lookup.ready:
+        _ready.put(object_id.digest, row, collection)
+    else:
         lookup.retry_after = estimate_retry_after(row, collection)
     return lookup
 

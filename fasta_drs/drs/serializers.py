@@ -5,6 +5,9 @@ Plain functions returning JSON-ready dicts in the spec's field names
 manifests only; presigned URLs come from `fasta_drs.outputs`.
 """
 
+import threading
+import time
+
 from django.conf import settings
 
 from fasta_drs import generator
@@ -60,14 +63,28 @@ def drs_object(lookup):
     }
 
 
+# Presigned URLs are reused for a short while: signing costs about a
+# millisecond, and a reused URL still has 90% of its lifetime left.
+_signed = {}
+_signed_lock = threading.Lock()
+
+
 def access_url(lookup):
     """The AccessURL of a ready object: a presigned S3 GET."""
-    url = get_outputs().presigned_url(
-        lookup.object_id.digest,
-        lookup.object_id.kind,
-        settings.FASTA_DRS["URL_TTL_SECONDS"],
-    )
-    return {"url": url}
+    ttl = settings.FASTA_DRS["URL_TTL_SECONDS"]
+    key = (lookup.object_id.digest, lookup.object_id.kind, ttl)
+    reuse_for = min(60.0, ttl / 10)
+    now = time.monotonic()
+    with _signed_lock:
+        signed = _signed.get(key)
+    if signed is None or now - signed[0] > reuse_for:
+        url = get_outputs().presigned_url(
+            lookup.object_id.digest, lookup.object_id.kind, ttl
+        )
+        signed = (now, url)
+        with _signed_lock:
+            _signed[key] = signed
+    return {"url": signed[1]}
 
 
 def pending(lookup):

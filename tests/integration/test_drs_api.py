@@ -145,6 +145,22 @@ def test_ready_object_is_a_full_drs_object_with_a_working_url(
     assert digest_fasta(str(plain)).digest == digest
 
 
+def test_requests_for_a_ready_object_are_counted_without_a_write_each(
+    client, site, monkeypatch
+):
+    digest = site["good"]
+    monkeypatch.setattr(objects._ReadyCache, "SECONDS", 3600.0)
+    client.get(f"{BASE}/objects/{digest}")
+    run_worker(site["dispatcher"])
+    client.get(f"{BASE}/objects/{digest}")  # learns ready
+    for _ in range(7):
+        assert client.get(f"{BASE}/objects/{digest}").status_code == 200
+    assert FastaRequest.objects.get().request_count == 2
+    monkeypatch.setattr(objects._ReadyCache, "SECONDS", 0.0)
+    client.get(f"{BASE}/objects/{digest}")
+    assert FastaRequest.objects.get().request_count == 2 + 7 + 1
+
+
 def test_ready_objects_cost_no_s3_request(client, site, monkeypatch):
     digest = site["good"]
     get(client, f"/objects/{digest}", "/objects/{object_id}")
@@ -252,6 +268,7 @@ def test_an_expired_object_is_noticed_and_generated_again(client, site, s3_clien
     assert client.get(f"{BASE}/objects/{digest}").status_code == 200
     s3_client.delete_object(Bucket=site["bucket"], Key=f"fasta/{digest}.fa.gz")
     FastaRequest.objects.update(verified_at=timezone.now() - timedelta(hours=1))
+    objects.forget_ready(digest)  # as if this process had not served it lately
 
     response = client.get(f"{BASE}/objects/{digest}")
     assert response.status_code == 202
