@@ -51,6 +51,7 @@ class FastaRequest(models.Model):
     error_history = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = "FASTA request"
         ordering = ("-requested_at",)
         indexes = (models.Index(fields=("state", "lease_expires_at")),)
 

@@ -58,6 +58,18 @@ class Registry:
                 self._collections[digest] = self._read(digest)
             return self._collections[digest]
 
+    def digest_for_alias(self, text):
+        """Return the digest that ``namespace:alias`` names, or None."""
+        namespace, _, alias = text.partition(":")
+        if not namespace or not alias:
+            return None
+        with self._lock:
+            self._refresh_if_due()
+            metadata = self._index.store.get_collection_metadata_by_alias(
+                namespace, alias
+            )
+        return metadata.digest if metadata is not None else None
+
     def collection_digests(self):
         """Return the digest of every collection of the store."""
         with self._lock:

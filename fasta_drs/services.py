@@ -179,11 +179,14 @@ def learn_state(row, outputs, policy=Policy(), now=None):
     current = FastaRequest.objects.filter(pk=row.pk, attempts=row.attempts)
     if status.get("state") == "running":
         progress = (status.get("progress") or {}).get("fraction", 0.0)
+        # The lease runs from the generation's last report, not from now: a
+        # generation that stopped reporting is retried when it runs out.
+        heard = _parse_time(status.get("updated_time")) or now
         current.update(
             state=State.RUNNING,
             started_at=_parse_time(status.get("started_time")) or now,
             progress=progress,
-            lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
+            lease_expires_at=heard + timedelta(seconds=policy.lease_seconds),
         )
     elif status.get("state") == "failed":
         _mark_failed(row, status.get("error") or {}, policy, now)
@@ -233,14 +236,20 @@ def invalidate(row):
 
 
 def _mark_ready(row, manifest, now):
+    created = _parse_time(manifest["created_time"])
+    started = row.started_at
+    if started is None and created is not None:
+        # Finished before the site saw it running: the manifest says when.
+        started = created - timedelta(seconds=manifest["seconds"]["total"])
     FastaRequest.objects.filter(pk=row.pk, attempts=row.attempts).update(
         state=State.READY,
+        started_at=started,
         progress=1.0,
         size=manifest["size"],
         md5=manifest["md5"],
         sha256=manifest["sha256"],
         bases=manifest["bases"],
-        created_time=_parse_time(manifest["created_time"]),
+        created_time=created,
         manifest=manifest,
         finished_at=now,
         verified_at=now,
@@ -308,3 +317,29 @@ def _parse_time(text):
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def retry(row, dispatcher, policy=Policy(), now=None):
+    """Give a failed row a fresh set of attempts and start one now."""
+    now = now or timezone.now()
+    FastaRequest.objects.filter(pk=row.pk, state=State.FAILED).update(
+        attempts=0, retry_after=now
+    )
+    row.refresh_from_db()
+    if row.state != State.FAILED:
+        return row, False
+    return start_generation(row, dispatcher, policy, now)
+
+
+def forget_objects(row, outputs):
+    """Delete a row's objects from the bucket; the next request regenerates."""
+    outputs.delete(row.collection_digest)
+    invalidate(row)
+    row.refresh_from_db()
+    return row
+
+
+def regenerate(row, outputs, dispatcher, policy=Policy(), now=None):
+    """Delete a row's objects and start a new generation at once."""
+    row = forget_objects(row, outputs)
+    return start_generation(row, dispatcher, policy, now)

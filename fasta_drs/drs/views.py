@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from fasta_drs import generator
 from fasta_drs.models import FastaRequest
+from fasta_drs.registry import get_registry
 
 from . import serializers
 from .exceptions import BadRequest, DrsError, NotFound, RequestTooLarge, error_body
@@ -90,8 +91,6 @@ class ObjectView(DrsView):
 
     def options(self, request, object_id):
         parsed = parse_object_id(object_id)
-        from fasta_drs.registry import get_registry
-
         if get_registry().collection(parsed.digest) is None:
             raise NotFound(f"The registry has no collection {parsed.digest}.")
         return Response({"drs_object_id": object_id, "supported_types": ["None"]})

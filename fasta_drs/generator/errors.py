@@ -69,6 +69,12 @@ class InvalidOptions(GenerationError):
     exit_status = os.EX_USAGE
 
 
+class InternalError(GenerationError):
+    """Something the generator did not foresee; its traceback is logged."""
+
+    code = "internal_error"
+
+
 class GenerationCancelled(GenerationError):
     """The generation was asked to stop (a signal or a deadline)."""
 

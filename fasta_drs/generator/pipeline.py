@@ -37,6 +37,7 @@ from .errors import (
     CollectionNotFound,
     GenerationCancelled,
     GenerationError,
+    InternalError,
     StoreUnavailable,
 )
 from .fasta_text import DEFAULT_LINE_WIDTH, FastaLayout, TextVerifier
@@ -209,13 +210,14 @@ def generate_fasta(
     except BaseException as exc:
         error = _as_generation_error(exc)
         run.failed(error)
-        logger.error(
+        log = logger.exception if isinstance(error, InternalError) else logger.error
+        log(
             "generation failed: %s",
             error.message,
             extra={"collection_digest": collection_digest, "code": error.code},
         )
-        if error is exc:
-            raise
+        if error is exc or not isinstance(exc, Exception | KeyboardInterrupt):
+            raise  # SystemExit and the like go on as they are
         raise error from exc
     logger.info(
         "generation finished: %d bases, %d bytes in %.1f s",
@@ -228,13 +230,15 @@ def generate_fasta(
 
 
 def _as_generation_error(exc):
+    """Return the `GenerationError` that ``exc`` is recorded as."""
     if isinstance(exc, GenerationError):
         return exc
     if isinstance(exc, KeyboardInterrupt):
         return GenerationCancelled("The generation was interrupted; run it again.")
-    error = GenerationError(f"The generation failed unexpectedly: {exc!r}.")
-    error.code = "internal_error"
-    return error
+    return InternalError(
+        f"The generation failed unexpectedly: {exc!r}. This is a fault of the "
+        "generator; the traceback is in its log."
+    )
 
 
 class _Generation:

@@ -8,7 +8,6 @@ to publish.
 """
 
 import logging
-import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -177,15 +176,3 @@ def _upload(files, root, location, client):
     if manifest in files:
         sent += upload(manifest)
     return sent
-
-
-def directory_size(path):
-    """Return the bytes of every file under ``path``."""
-    return sum(
-        entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file()
-    )
-
-
-def environment_endpoint():
-    """Return the S3 endpoint the environment names, if any."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")

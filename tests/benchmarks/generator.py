@@ -206,6 +206,9 @@ def summarize(megabases, text_bytes, gzip6_size, rows):
         "megabases": megabases,
         "text_bytes": text_bytes,
         "gzip6_size": gzip6_size,
+        "client_seconds": round(
+            statistics.median(run["client_seconds"] for run in rows["new_warm"]), 3
+        ),
     }
     for name, runs in rows.items():
         seconds = statistics.median(run["seconds"] for run in runs)
@@ -245,6 +248,11 @@ def render(results):
                 f"| {row['seconds']} | {row['mb_per_second']} "
                 f"| {row['rss_mb'] or '-'} | {disk} | {row['size_vs_gzip6']} |"
             )
+    client = statistics.median(result["client_seconds"] for result in results)
+    lines.append("")
+    lines.append(
+        f"Making the S3 client, once per process and not in (b): {client:.2f} s."
+    )
     lines.append("")
     lines.append(
         "| genome | b/a speed-up (cold) | b/a (warm) | b/c time ratio (warm) |"

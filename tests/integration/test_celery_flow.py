@@ -129,3 +129,47 @@ def test_first_request_to_download_through_a_real_worker(
     plain = tmp_path / "downloaded.fa"
     plain.write_bytes(gzip.decompress(compressed))
     assert digest_fasta(str(plain)).digest == digest
+
+
+def test_fifty_concurrent_first_http_requests_dispatch_one_generation(
+    live_server, settings, bucket, tmp_path, monkeypatch
+):
+    """On PostgreSQL, through the live server's own threads."""
+    import threading
+
+    from fasta_drs.drs import objects
+    from fasta_drs.models import FastaRequest
+
+    digest = build_store(tmp_path, [("chr1", None, random_bases(10_000, 5))])
+    publish_store(tmp_path / "store", f"s3://{bucket}/store/")
+    settings.FASTA_DRS = {
+        **settings.FASTA_DRS,
+        "STORE": f"s3://{bucket}/store/",
+        "OUTPUT": f"s3://{bucket}/fasta/",
+        "CACHE_DIR": str(tmp_path / "site-cache"),
+    }
+    dispatched = []
+
+    class Recording:
+        name = "celery"
+
+        def dispatch(self, collection_digest):
+            dispatched.append(collection_digest)
+
+    monkeypatch.setattr(objects, "get_dispatcher", lambda: Recording())
+    url = f"{live_server.url}/ga4gh/drs/v1/objects/{digest}"
+    barrier = threading.Barrier(50)
+    statuses = []
+
+    def ask():
+        barrier.wait()
+        statuses.append(fetch(url)[0])
+
+    threads = [threading.Thread(target=ask) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [202] * 50
+    assert dispatched == [digest]
+    assert FastaRequest.objects.get().request_count == 50

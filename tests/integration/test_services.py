@@ -128,3 +128,46 @@ def test_failures_retry_after_their_backoff_until_attempts_run_out():
         DIGEST, dispatcher, policy, now=now + timedelta(hours=1)
     )
     assert not dispatched  # no attempts left: an operator must retry
+
+
+class FakeOutputs:
+    """The two objects learn_state reads, as a generation would write them."""
+
+    def __init__(self, status=None, manifest=None):
+        self._status = status
+        self._manifest = manifest
+
+    def status(self, digest):
+        return self._status
+
+    def manifest(self, digest):
+        return self._manifest
+
+
+@pytest.mark.django_db
+def test_a_generation_that_stops_reporting_is_retried_after_its_lease():
+    dispatcher = RecordingDispatcher()
+    policy = Policy(lease_seconds=60)
+    row, _ = request_generation(DIGEST, dispatcher, policy)
+    now = timezone.now()
+    last_report = now + timedelta(seconds=5)
+    status = {
+        "state": "running",
+        "started_time": (now + timedelta(seconds=1)).isoformat(),
+        "updated_time": last_report.isoformat(),
+        "progress": {"fraction": 0.4},
+    }
+    from fasta_drs.services import learn_state
+
+    # Read again and again long after, the same stale report extends nothing.
+    for minutes in (1, 2, 3):
+        row = learn_state(
+            row, FakeOutputs(status), policy, now=now + timedelta(minutes=minutes)
+        )
+    assert row.state == "running" and row.progress == 0.4
+    assert row.lease_expires_at == last_report + timedelta(seconds=60)
+    _, dispatched = request_generation(
+        DIGEST, dispatcher, policy, now=now + timedelta(minutes=3)
+    )
+    assert dispatched
+    assert len(dispatcher.dispatched) == 2

@@ -69,3 +69,28 @@ def test_production_without_a_secret_key_is_refused_by_name():
     result = run_manage("check", DJANGO_DEBUG="false")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "variable"),
+    [
+        ({"BACKEND": "lambda", "LAMBDA_FUNCTION": ""}, "FASTA_DRS_LAMBDA_FUNCTION"),
+        ({"OUTPUT": "/tmp/fasta"}, "FASTA_DRS_OUTPUT"),
+        ({"STORE": "ftp://host/store"}, "FASTA_DRS_STORE"),
+        ({"URL_TTL_SECONDS": 0}, "FASTA_DRS_URL_TTL_SECONDS"),
+        ({"MAX_ATTEMPTS": 0}, "FASTA_DRS_MAX_ATTEMPTS"),
+    ],
+)
+def test_system_checks_name_the_variable_at_fault(settings, override, variable):
+    from fasta_drs.checks import check_fasta_drs_settings
+
+    settings.FASTA_DRS = {**settings.FASTA_DRS, **override}
+    errors = check_fasta_drs_settings(None)
+    assert errors
+    assert any(variable in f"{error.msg} {error.hint}" for error in errors)
+
+
+def test_default_settings_pass_the_system_checks(settings):
+    from fasta_drs.checks import check_fasta_drs_settings
+
+    assert check_fasta_drs_settings(None) == []
