@@ -339,23 +339,29 @@ class FastaRequestAdmin(admin.ModelAdmin):
         description="Pregenerate the selected (start if not ready or running)"
     )
     def pregenerate_selected(self, request, queryset):
-        started = 0
-        now = timezone.now()
-        for row in queryset:
-            if services.is_due(row, current_policy(), now):
-                _, dispatched = self._guarded(
-                    request,
-                    services.start_generation,
-                    row,
-                    get_dispatcher(),
-                    current_policy(),
-                )
-                if dispatched:
-                    started += 1
-                    _log_action(request, row, "pregenerated the FASTA")
+        started = self._pregenerate(request, queryset)
         self.message_user(
             request, f"Started {started} generation(s).", messages.SUCCESS
         )
+
+    def _pregenerate(self, request, rows):
+        """Start a generation for each row that needs one; return how many."""
+        started = 0
+        now = timezone.now()
+        for row in rows:
+            if not services.is_due(row, current_policy(), now):
+                continue
+            _, dispatched = self._guarded(
+                request,
+                services.start_generation,
+                row,
+                get_dispatcher(),
+                current_policy(),
+            )
+            if dispatched:
+                started += 1
+                _log_action(request, row, "pregenerated the FASTA")
+        return started
 
     def _guarded(self, request, action, *arguments):
         try:
@@ -421,23 +427,14 @@ class FastaRequestAdmin(admin.ModelAdmin):
         """The registry's collections with their FASTA state."""
         registry = get_registry()
         if request.method == "POST":
-            digests = request.POST.getlist("digest")
-            started = 0
-            for digest in digests:
-                if registry.collection(digest) is None:
-                    continue
-                row, _ = FastaRequest.objects.get_or_create(collection_digest=digest)
-                if services.is_due(row, current_policy(), timezone.now()):
-                    _, dispatched = self._guarded(
-                        request,
-                        services.start_generation,
-                        row,
-                        get_dispatcher(),
-                        current_policy(),
-                    )
-                    if dispatched:
-                        started += 1
-                        _log_action(request, row, "pregenerated the FASTA")
+            known = [
+                d for d in request.POST.getlist("digest") if registry.collection(d)
+            ]
+            rows = [
+                FastaRequest.objects.get_or_create(collection_digest=d)[0]
+                for d in known
+            ]
+            started = self._pregenerate(request, rows)
             self.message_user(
                 request, f"Started {started} generation(s).", messages.SUCCESS
             )

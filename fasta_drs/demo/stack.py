@@ -27,6 +27,15 @@ WORK = Path(os.environ.get("FASTA_DRS_DEMO_DIR", ROOT / "var" / "demo"))
 BUCKET = "seqcol-demo"
 
 
+def worker_command(python=sys.executable):
+    """The command line of a Celery worker for this site."""
+    return [
+        *(python, "-m", "celery", "-A", "seqcol_site", "worker"),
+        *("--pool", "solo", "--loglevel", "INFO"),
+        *("--without-gossip", "--without-mingle"),
+    ]
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -179,20 +188,7 @@ def main():
         )
         stack.start(
             "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "seqcol_site",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command(python),
             environment,
         )
         site = stack.start(

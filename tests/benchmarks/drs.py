@@ -24,27 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import boto3
 
+from fasta_drs.demo.stack import worker_command
 from fasta_drs.generator.publishing import import_fasta, publish_store
 from tests.support import servers
 from tests.support.genomes import write_synthetic_genome
+from tests.support.servers import fetch
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "drs-benchmark"
 DATABASE = "fasta_drs_benchmark"
-
-
-def fetch(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as reply:
-            return reply.status, reply.headers, reply.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def time_to_url(base, digest):
@@ -171,20 +163,7 @@ def main():
         started.append(
             start(
                 "worker",
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "seqcol_site",
-                    "worker",
-                    "--pool",
-                    "solo",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--loglevel",
-                    "WARNING",
-                ],
+                worker_command(),
                 environment,
                 workdir,
             )

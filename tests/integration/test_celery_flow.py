@@ -8,18 +8,17 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from gtars.refget import digest_fasta
 
+from fasta_drs.demo.stack import worker_command
 from fasta_drs.generator.publishing import publish_store
 from seqcol_site.celery import app as celery_app
 from tests.support.genomes import build_store, random_bases
+from tests.support.servers import fetch
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -54,20 +53,7 @@ def worker(moto_server, broker, tmp_path):
     )
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "seqcol_site",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        worker_command(),
         cwd=ROOT,
         env=environment,
         stdout=log,
@@ -81,15 +67,6 @@ def worker(moto_server, broker, tmp_path):
         process.kill()
         process.wait()
     log.close()
-
-
-def fetch(url):
-    """GET ``url``; return (status, headers, body) whatever the status."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as reply:
-            return reply.status, reply.headers, reply.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def test_first_request_to_download_through_a_real_worker(

@@ -10,26 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from gtars.refget import digest_fasta
 
-from tests.support.servers import free_port
+from tests.support.servers import fetch, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def fetch(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as reply:
-            return reply.status, reply.headers, reply.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def processes_with(marker):

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -78,3 +79,12 @@ def start_range_server(root):
     server = Server(command, port)
     wait_for_http(server.url + "/", server.process)
     return server
+
+
+def fetch(url, timeout=30):
+    """GET ``url``; return (status, headers, body) whatever the status."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.status, reply.headers, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
