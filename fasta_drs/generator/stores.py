@@ -47,6 +47,7 @@ DEFAULT_SEQDATA_TEMPLATE = "sequences/%s2/%s.seq"
 
 # Parallel downloads into the cache; S3 serves many GETs at once well.
 _FETCH_WORKERS = 8
+_FETCH_CHUNK = 1024 * 1024
 # A store opened over https is reopened after loading this many bases, so
 # the bases gtars keeps in memory while it caches them stay bounded.
 _REMOTE_REOPEN_BASES = 256 * 1024 * 1024
@@ -513,11 +514,16 @@ class _S3Source:
         fd, temporary = tempfile.mkstemp(
             dir=destination.parent, prefix=f".{destination.name}."
         )
-        os.close(fd)
         try:
-            self.client.download_file(
-                self.location.bucket, self.location.key(relative), temporary
-            )
+            # A plain streamed GET: download_file would build a transfer
+            # manager with threads of its own for every file, and these
+            # fetches already run in parallel.
+            with os.fdopen(fd, "wb") as handle:
+                reply = self.client.get_object(
+                    Bucket=self.location.bucket, Key=self.location.key(relative)
+                )
+                for chunk in reply["Body"].iter_chunks(_FETCH_CHUNK):
+                    handle.write(chunk)
             os.replace(temporary, destination)
         except s3.TRANSPORT_ERRORS as exc:
             raise self._unavailable(relative, exc) from exc
