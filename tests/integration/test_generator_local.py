@@ -217,3 +217,40 @@ def test_encoded_store_that_decodes_bases_wrongly_is_refused(tmp_path):
     with pytest.raises(VerificationFailed, match="'iupac'"):
         generate_fasta(tmp_path / "store", digest, tmp_path / "out")
     assert not (tmp_path / "out" / f"{digest}.fa.gz").exists()
+
+
+def test_command_line_draws_a_progress_bar_on_a_terminal(tmp_path):
+    import os
+    import pty
+    import sys
+
+    records = [(f"chr{i}", None, "ACGT" * 250_000) for i in range(1, 4)]
+    digest = build_store(tmp_path, records)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fasta_drs.generator",
+            str(tmp_path / "store"),
+            digest,
+            str(tmp_path / "out"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            piece = os.read(controller, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not piece:
+            break
+        drawn += piece
+    process.wait(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"[" + b"#" * 30 + b"] 100.0%" in drawn
+    assert b"Mb" in drawn and b"MB/s" in drawn
