@@ -121,6 +121,11 @@ class _ReadyCache:
                 request_count=F("request_count") + count, last_requested_at=now
             )
 
+    def forget(self, digest):
+        """Forget one digest's entry."""
+        with self._lock:
+            self._entries.pop(digest, None)
+
     def clear(self):
         """Forget every entry and the counts not yet written."""
         with self._lock:
@@ -137,8 +142,7 @@ def forget_ready(digest=None):
     if digest is None:
         _ready.clear()
     else:
-        with _ready._lock:
-            _ready._entries.pop(digest, None)
+        _ready.forget(digest)
 
 
 @receiver(setting_changed)

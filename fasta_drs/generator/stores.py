@@ -163,16 +163,14 @@ def prepare_store(
         StoreUnavailable: The store cannot be reached or read.
     """
     location = store if isinstance(store, Location) else parse_location(store)
-    if location.kind == "local":
-        return _prepare_local(location, collection_digest, names)
-    if location.kind == "s3":
+    if location.kind in ("local", "s3"):
         index = StoreIndex(
             location,
             cache_dir=cache_dir,
             endpoint_url=endpoint_url,
             s3_client=s3_client,
         )
-        return _prepare_copied(index, collection_digest, names)
+        return _prepare_indexed(index, collection_digest, names)
     cache = cache_path_for(location, cache_dir)
     return _prepare_http(location, cache, collection_digest, names)
 
@@ -275,20 +273,6 @@ def _read_manifest(path):
             f"Cannot read {path / STORE_MANIFEST}: {exc}. Check that the "
             "location holds a RefgetStore."
         ) from exc
-
-
-def _prepare_local(location, collection_digest, names):
-    manifest = _read_manifest(location.path)
-    store = open_local_store(location.path)
-    sequences = read_collection(store, collection_digest, names)
-    return PreparedStore(
-        location=location,
-        local_path=location.path,
-        collection_digest=collection_digest,
-        sequences=sequences,
-        storage_mode=manifest.get("mode", "Encoded"),
-        fetched_bytes=0,
-    )
 
 
 class StoreIndex:
@@ -406,8 +390,12 @@ class StoreIndex:
         return fetches, pool
 
 
-def _prepare_copied(index, collection_digest, names):
-    """Fill the cache of an S3 ``index`` and read the collection."""
+def _prepare_indexed(index, collection_digest, names):
+    """Read the collection through ``index``, fetching what it lacks.
+
+    A directory needs nothing fetched; for S3 the indexes are brought up to
+    date in the cache and the sequence files start downloading.
+    """
     index.refresh()
     sequences = index.collection(collection_digest, names)
 
