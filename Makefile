@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever the declared dependencies change.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run demo test lint format bench bench-drs venv clean
+.PHONY: run demo test lint format bench bench-drs bench-seqcol venv clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP)
 ## DRS benchmark: time to a usable URL, access endpoint under wrk.
 bench-drs: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.drs
+
+## seqcol benchmark: level-2 lookups from 10, 100 and 1,000 collections.
+bench-seqcol: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.seqcol
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -53,6 +53,16 @@ def _choice(*choices):
     return parse
 
 
+def _url_prefix(name, text):
+    """A path prefix such as ``seqcol/``: no leading slash, one trailing."""
+    stripped = text.strip().strip("/")
+    if not stripped or any(part in ("", ".", "..") for part in stripped.split("/")):
+        raise ImproperlyConfigured(
+            f"{name} must be a path such as seqcol/, not {text!r}."
+        )
+    return stripped + "/"
+
+
 def _database(name, text):
     """Turn a database URL into a Django ``DATABASES`` entry.
 
@@ -162,6 +172,12 @@ VARIABLES = (
     Variable("FASTA_DRS_MAX_BULK", "100", _integer, "ids per bulk request at most"),
     Variable(
         "FASTA_DRS_CACHE_DIR", "var/cache/stores", _text, "local cache of S3 stores"
+    ),
+    Variable(
+        "SEQCOL_PREFIX",
+        "seqcol/",
+        _url_prefix,
+        "path of the seqcol and refget sequences API",
     ),
 )
 

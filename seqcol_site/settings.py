@@ -94,6 +94,9 @@ FASTA_DRS = {
     "CACHE_DIR": str(BASE_DIR / _env["FASTA_DRS_CACHE_DIR"]),
 }
 
+# The seqcol registry API, served from FASTA_DRS["STORE"].
+SEQCOL = {"PREFIX": _env["SEQCOL_PREFIX"]}
+
 # Celery, for the celery backend. filesystem:// is kombu's broker that
 # needs no server: queues are files under var/celery/.
 CELERY_BROKER_URL = _env["CELERY_BROKER_URL"]

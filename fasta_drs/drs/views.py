@@ -74,6 +74,13 @@ class ServiceInfoView(DrsView):
                     "objectCount": totals["count"] or 0,
                     "totalObjectSize": totals["size"] or 0,
                 },
+                # Object ids are seqcol digests; the registry says what
+                # each one is.
+                "seqcol": {
+                    "service_info": request.build_absolute_uri(
+                        f"/{settings.SEQCOL['PREFIX']}service-info"
+                    ),
+                },
             }
         )
 
