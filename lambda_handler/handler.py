@@ -12,6 +12,7 @@ that nothing retries what cannot succeed. Logs are one JSON object a line.
 import json
 import logging
 import os
+import sys
 import time
 
 from fasta_drs.generator import GenerationError, InvalidOptions, generate_fasta
@@ -19,6 +20,13 @@ from fasta_drs.generator.events import parse_event
 
 logger = logging.getLogger("lambda_handler")
 logger.setLevel(logging.INFO)
+# Each record is exactly one JSON object on one line of stderr, which
+# Lambda sends to CloudWatch Logs as is; the runtime's own handler, which
+# prefixes level and time, is not used for these.
+_lines = logging.StreamHandler(sys.stderr)
+_lines.setFormatter(logging.Formatter("%(message)s"))
+logger.addHandler(_lines)
+logger.propagate = False
 
 # Stop this long before the deadline: enough to abort the upload and write
 # the status object.

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import gtars
+
 from . import __version__
 from .bgzf import BLOCK_INPUT_SIZE, DEFAULT_LEVEL, LIBRARY, BgzfWriter, check_level
 from .errors import (
@@ -62,6 +64,17 @@ _PIPE_SIZE = 1024 * 1024
 _READ_SIZE = 1024 * 1024
 # Run by path, not with -m: importing the package would load boto3 too.
 _EXPORT_WORKER = Path(__file__).with_name("export_worker.py")
+
+
+def _export_environment():
+    """The child's environment: ours, with the directory gtars was imported
+    from first on its path. An interpreter started with -I or -S (or a
+    Lambda runtime that put the package on ``sys.path`` itself) would
+    otherwise start a child that cannot find gtars."""
+    root = str(Path(gtars.__file__).resolve().parent.parent)
+    inherited = os.environ.get("PYTHONPATH")
+    path = root if not inherited else os.pathsep.join([root, inherited])
+    return {**os.environ, "PYTHONPATH": path}
 
 
 def object_names(collection_digest):
@@ -457,6 +470,7 @@ class _ExportProcess:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, str(_EXPORT_WORKER)],
+                env=_export_environment(),
                 stdin=subprocess.PIPE,
                 stderr=self._stderr,
                 pass_fds=(write_fd,),
