@@ -1,5 +1,6 @@
 """Fixtures shared by every tier: real servers, buckets and stores."""
 
+import json
 import os
 import uuid
 
@@ -16,6 +17,12 @@ def moto_server(tmp_path_factory):
         os.environ.setdefault(name, value)
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     server = servers.start_moto(log)
+    # moto's Lambda records functions and accepts invocations without
+    # running them; running them would need Docker.
+    servers.fetch(
+        f"{server.url}/moto-api/config",
+        data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+    )
     previous = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = server.url
     yield server

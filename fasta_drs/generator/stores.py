@@ -352,10 +352,12 @@ class StoreIndex:
         if self._source is not None:
             relative = collection_path(self.manifest, collection_digest)
             if not (self.local_path / relative).exists():
+                # gtars reads a collection's file when it is first loaded,
+                # so the open store finds it without being opened again
+                # (which would read the whole-store indexes once more).
                 self.fetched_bytes += _fetch_missing(
                     self._source, self.local_path, [relative]
                 )
-                self._store = open_local_store(self.local_path)
         return read_collection(self.store, collection_digest, names)
 
     def collection_digests(self):

@@ -4,9 +4,12 @@ The AWS Lambda service itself cannot run here; this exercises the real
 handler code with a context object that behaves like Lambda's.
 """
 
+import gzip
 import json
+import threading
 
 import pytest
+from gtars.refget import digest_fasta
 
 from fasta_drs.generator import GenerationCancelled
 from fasta_drs.generator.publishing import publish_store
@@ -83,3 +86,39 @@ def test_malformed_events_are_rejected(event):
     result = handler.handle(event, Context(remaining_ms=900_000))
     assert result["state"] == "failed"
     assert result["code"] == "invalid_options"
+
+
+def test_two_deliveries_of_one_event_leave_one_correct_object(
+    published, s3_client, bucket, tmp_path
+):
+    """Lambda may deliver an asynchronous event twice, at once or later."""
+    results = []
+
+    def deliver():
+        results.append(handler.handle(dict(published), Context(remaining_ms=900_000)))
+
+    deliveries = [threading.Thread(target=deliver) for _ in range(2)]
+    for delivery in deliveries:
+        delivery.start()
+    for delivery in deliveries:
+        delivery.join()
+    deliver()  # and once more after both finished, as a retry would
+
+    assert [result["state"] for result in results] == ["ready"] * 3
+    assert len({result["sha256"] for result in results}) == 1
+    digest = published["collection_digest"]
+    assert not s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    keys = sorted(
+        item["Key"]
+        for item in s3_client.list_objects_v2(Bucket=bucket, Prefix="fasta/")[
+            "Contents"
+        ]
+    )
+    assert keys == [
+        f"fasta/{digest}.{suffix}"
+        for suffix in ("fa.gz", "fa.gz.fai", "fa.gz.gzi", "json", "status.json")
+    ]
+    body = s3_client.get_object(Bucket=bucket, Key=f"fasta/{digest}.fa.gz")["Body"]
+    plain = tmp_path / "downloaded.fa"
+    plain.write_bytes(gzip.decompress(body.read()))
+    assert digest_fasta(str(plain)).digest == digest

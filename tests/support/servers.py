@@ -81,10 +81,11 @@ def start_range_server(root):
     return server
 
 
-def fetch(url, timeout=30):
-    """GET ``url``; return (status, headers, body) whatever the status."""
+def fetch(url, timeout=30, data=None):
+    """GET ``url`` (POST ``data`` if given); return (status, headers, body)
+    whatever the status."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as reply:
+        with urllib.request.urlopen(url, data=data, timeout=timeout) as reply:
             return reply.status, reply.headers, reply.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
