@@ -132,15 +132,20 @@ def publish_demo(environment):
 
 def walkthrough(base, digest):
     drs = f"{base}/ga4gh/drs/v1"
+    seqcol = f"{base}/seqcol"
     return f"""
 The site is up. Demo genome: {DEMO_FASTA.name}, collection digest {digest}
 
+  seqcol collection {seqcol}/collection/{digest}
+  seqcol API        {seqcol}/service-info
   DRS service info  {drs}/service-info
   DRS object        {drs}/objects/{digest}
   access URL        {drs}/objects/{digest}/access/s3
   admin             {base}/admin/
 
 Walk-through:
+  # 0. what the genome is: its names, lengths and sequence digests
+  curl -s {seqcol}/collection/{digest}
   # 1. the first request starts the generation: 202 Accepted + Retry-After
   curl -i {drs}/objects/{digest}/access/s3
   # 2. after Retry-After seconds: 200 and a presigned URL
