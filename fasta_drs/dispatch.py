@@ -6,6 +6,7 @@ or raise `DispatchUnavailable`, which the API answers with 503 and
 ``Retry-After``. Neither waits for the generation.
 """
 
+import functools
 import json
 import logging
 
@@ -53,9 +54,7 @@ class LambdaDispatcher:
     @property
     def client(self):
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("lambda")
+            self._client = _lambda_client()
         return self._client
 
     def dispatch(self, collection_digest):
@@ -76,6 +75,15 @@ class LambdaDispatcher:
                 f"The generation service refused the request ({code}); try again.",
                 retry_after_seconds=retry,
             ) from exc
+
+
+@functools.cache
+def _lambda_client():
+    """One Lambda client per process: making one takes tens of ms, and
+    boto3 clients are safe to share between threads."""
+    import boto3
+
+    return boto3.client("lambda")
 
 
 def get_dispatcher():

@@ -420,8 +420,9 @@ class SequenceView(SeqcolView):
             raise SeqcolError(exc, exc.status_code, headers) from None
         status = 206 if span.partial else 200
         content_type = f"{SEQUENCE_TYPE}; charset=us-ascii"
-        if not len(span):
+        if not len(span) or request.method == "HEAD":
             response = HttpResponse(b"", status=status, content_type=content_type)
+            response["Content-Length"] = str(len(span))
         else:
             chunks = registry.stream_sequence(sequence, span.start, span.end)
             response = StreamingHttpResponse(

@@ -143,3 +143,10 @@ def test_sequence_service_info(client, genome):
     assert info["type"]["artifact"] == "refget"
     assert info["refget"]["circular_supported"] is False
     assert set(info["refget"]["algorithms"]) == {"md5", "ga4gh"}
+
+
+def test_head_gives_the_length_without_the_bases(client, genome):
+    response = client.head(f"/seqcol/sequence/{genome['chr1']}?start=10&end=110")
+    assert response.status_code == 200
+    assert response["Content-Length"] == "100"
+    assert not response.streaming and response.content == b""
