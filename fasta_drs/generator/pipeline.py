@@ -200,11 +200,16 @@ def generate_fasta(
         extra={"collection_digest": collection_digest, "output": str(sink.location)},
     )
     try:
-        clean_up = not run.twin_is_live(
+        # Uploads of a dead generation are aborted now, before this run
+        # reports (a twin that starts meanwhile then sees this run as live)
+        # and long before it opens its own upload.
+        stale = (
             STALE_STATUS_SECONDS
             if stale_upload_seconds is None
             else stale_upload_seconds
         )
+        if not run.twin_is_live(stale):
+            sink.abort_uploads(run.names["fasta"])
         run.report("opening store", force=True)
         prepared = prepare_store(
             store,
@@ -217,7 +222,7 @@ def generate_fasta(
         run.mark("store")
         try:
             layout = FastaLayout(prepared.sequences, line_width)
-            manifest = run.write(prepared, layout, level, threads, clean_up)
+            manifest = run.write(prepared, layout, level, threads)
         finally:
             prepared.close()
     except BaseException as exc:
@@ -343,41 +348,37 @@ class _Generation:
                 extra={"collection_digest": self.digest},
             )
 
-    def write(self, prepared, layout, level, threads, clean_up):
-        """Stream, verify, compress and publish; return the manifest."""
-        names = self.names
-        if clean_up:
-            self.sink.abort_uploads(names["fasta"])
+    def write(self, prepared, layout, level, threads):
+        """Stream, verify, compress and publish; return the manifest.
 
+        The FASTA becomes visible when its upload completes, then come its
+        indexes, then the manifest, which is what readers wait for. A run
+        that fails removes only its own unfinished upload, never an object:
+        a twin delivering the same event may have published the same bytes.
+        """
+        names = self.names
         writer = self.sink.open_writer(names["fasta"], content_type="application/gzip")
         compressor = BgzfWriter(writer.write, level=level, threads=threads)
-        published_indexes = False
         verifier = TextVerifier(layout)
         try:
             self._stream(prepared, layout, verifier, compressor)
             compressor.close()
             self.mark("stream")
-
-            # Indexes first, then the FASTA becomes visible, then the manifest.
             self.report(
                 "publishing", force=True, **self._counts(layout, verifier, writer)
             )
             fai = layout.fai()
             gzi = compressor.gzi()
-            self.sink.put(names["fai"], fai, content_type="text/plain")
-            self.sink.put(names["gzi"], gzi, content_type="application/octet-stream")
-            published_indexes = True
             self.check_stop()
             digests = writer.commit()
         except BaseException:
             compressor.cancel()
             writer.abort()
-            if published_indexes:
-                self.sink.delete(names["fai"])
-                self.sink.delete(names["gzi"])
             raise
         finally:
             verifier.close()
+        self.sink.put(names["fai"], fai, content_type="text/plain")
+        self.sink.put(names["gzi"], gzi, content_type="application/octet-stream")
 
         manifest = self._manifest(prepared, layout, level, threads, digests, fai, gzi)
         self.sink.put(names["manifest"], _json(manifest))
