@@ -82,8 +82,8 @@ class SeqcolView(View):
         )
 
 
-def _collection_digest(registry, digest):
-    """Return the catalog and the level-1 record of ``digest``, or 404."""
+def _level1_record(registry, digest):
+    """Return the level-1 record of ``digest``, or answer 404."""
     catalog = registry.catalog()
     record = catalog.level1.get(digest) if _SEQCOL_DIGEST.fullmatch(digest) else None
     if record is None:
@@ -92,7 +92,7 @@ def _collection_digest(registry, digest):
             "has 32 characters; /list/collection lists them.",
             404,
         )
-    return catalog, record
+    return record
 
 
 def level1(record):
@@ -207,7 +207,7 @@ class CollectionView(SeqcolView):
                 400,
             )
         registry = get_registry()
-        _, record = _collection_digest(registry, digest)
+        record = _level1_record(registry, digest)
         body = level1(record) if level == "1" else _level2_of(registry, digest)
         response = JsonResponse(body)
         response["Link"] = (
@@ -253,8 +253,8 @@ class ComparisonView(SeqcolView):
                 {"Allow": "POST"},
             )
         registry = get_registry()
-        _collection_digest(registry, digest1)
-        _collection_digest(registry, digest2)
+        _level1_record(registry, digest1)
+        _level1_record(registry, digest2)
         result = comparison.compare(
             _level2_of(registry, digest1), _level2_of(registry, digest2)
         )
@@ -268,7 +268,7 @@ class ComparisonView(SeqcolView):
                 {"Allow": "GET"},
             )
         registry = get_registry()
-        _collection_digest(registry, digest1)
+        _level1_record(registry, digest1)
         posted = comparison.with_derived_attributes(_posted_collection(request))
         result = comparison.compare(_level2_of(registry, digest1), posted)
         digests = {"a": digest1, "b": comparison.top_level_digest(posted)}
@@ -352,7 +352,7 @@ class AliasesOfView(SeqcolView):
         _alias_kind(kind)
         registry = get_registry()
         if kind == "collection":
-            _collection_digest(registry, digest)
+            _level1_record(registry, digest)
         elif registry.sequence(digest) is None:
             raise SeqcolError(f"No sequence {digest[:64]!r} in this registry.", 404)
         pairs = registry.aliases_of(kind, digest)
