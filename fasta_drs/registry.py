@@ -43,7 +43,7 @@ ATTRIBUTES = (
 
 @dataclass(frozen=True)
 class Collection:
-    """One collection of the store, as the DRS object describes it."""
+    """One collection of the store: its arrays (level 2) and aliases."""
 
     digest: str
     names: tuple[str, ...]
