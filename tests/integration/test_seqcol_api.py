@@ -57,7 +57,7 @@ def test_the_refget_compliance_suite_passes_on_the_live_site(live_server, store)
     report = run_compliance(f"{live_server.url}{SEQCOL}")
     failed = {r["name"]: r["error"] for r in report["results"] if not r["passed"]}
     assert not failed
-    assert report["total"] == report["passed"] > 50
+    assert report["total"] == report["passed"] == 65
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN))
