@@ -266,18 +266,13 @@ class Registry:
         self._checked = now
 
     def _level1_records(self):
-        records, page = [], 0
-        store = self._index.store
-        while True:
-            listing = store.list_collections(page=page, page_size=1000)
-            for metadata in listing["results"]:
-                record = {"digest": metadata.digest}
-                for name in ATTRIBUTES:
-                    record[name] = getattr(metadata, f"{name}_digest")
-                records.append(record)
-            if len(records) >= listing["pagination"]["total"] or not listing["results"]:
-                return records
-            page += 1
+        return [
+            {
+                "digest": metadata.digest,
+                **{name: getattr(metadata, f"{name}_digest") for name in ATTRIBUTES},
+            }
+            for metadata in self._index.collection_metadata()
+        ]
 
     def _read(self, digest):
         if not self._index.has_collection(digest):

@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -468,8 +469,6 @@ class Deployment:
 def _document(value):
     """A policy document as a dict, whether the API gave text or JSON."""
     if isinstance(value, str):
-        from urllib.parse import unquote
-
         return json.loads(unquote(value))
     return value
 

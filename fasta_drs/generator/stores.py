@@ -360,15 +360,20 @@ class StoreIndex:
                 )
         return read_collection(self.store, collection_digest, names)
 
-    def collection_digests(self):
-        """Return the digest of every collection the store lists."""
-        digests, page = [], 0
+    def collection_metadata(self):
+        """Return gtars' metadata of every collection the store lists:
+        digest, sequence count and the digest of each attribute."""
+        found, page = [], 0
         while True:
             listing = self.store.list_collections(page=page, page_size=1000)
-            digests.extend(metadata.digest for metadata in listing["results"])
-            if len(digests) >= listing["pagination"]["total"] or not listing["results"]:
-                return digests
+            found.extend(listing["results"])
+            if len(found) >= listing["pagination"]["total"] or not listing["results"]:
+                return found
             page += 1
+
+    def collection_digests(self):
+        """Return the digest of every collection the store lists."""
+        return [metadata.digest for metadata in self.collection_metadata()]
 
     def aliases(self, collection_digest):
         """Return the collection's aliases as ``(namespace, alias)`` pairs."""
